@@ -1,0 +1,17 @@
+/* suites.h - every Check suite of the unit tests; main.c runs them all. */
+#ifndef MTRACE_TEST_SUITES_H
+#define MTRACE_TEST_SUITES_H
+
+#include <check.h>
+
+/* X-macro: add one line per suite, defined in its own test_*.c file. */
+#define MTRACE_SUITES(X) \
+    X(encode_suite)
+
+#define MTRACE_DECLARE_SUITE(name) Suite *name(void);
+MTRACE_SUITES(MTRACE_DECLARE_SUITE)
+
+/* Scratch directory for tests that need files (created by main.c). */
+const char *test_tmpdir(void);
+
+#endif
