@@ -1,0 +1,399 @@
+/*
+ * lifecycle.c - start, end and the events in between that concern the
+ * whole process: the constructor, exit and _exit, fatal signals, fork and
+ * exec. Each end path writes the final snapshot, the survivors and END,
+ * exactly once.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "clock.h"
+#include "live.h"
+#include "log.h"
+#include "modules.h"
+#include "options.h"
+#include "sites.h"
+#include "snapshot.h"
+#include "stack.h"
+#include "tracer.h"
+#include "writer.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+atomic_int tracer_state;
+__thread int tracer_in_hook;
+uint64_t tracer_origin_ns;
+bool tracer_pristine = true;
+
+static pid_t traced_pid;               /* who the current file belongs to */
+static uint64_t start_realtime_ns;
+static char exe_path[PATH_MAX];
+static bool fork_locked;
+
+static int (*real_execvp)(const char *, char *const[]);
+static int (*real_execvpe)(const char *, char *const[], char *const[]);
+static int (*real_fexecve)(int, char *const[], char *const[]);
+
+static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE,
+                                     SIGILL, SIGTRAP, SIGSYS };
+
+static uint64_t now_ns(void)
+{
+    return clock_now_ns() - tracer_origin_ns;
+}
+
+static int write_process_record(uint32_t flags)
+{
+    char cmdline[8192];
+    ssize_t cmdline_len = 0;
+    struct trace_buf *buf;
+    struct mt_rec_process p;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        cmdline_len = read(fd, cmdline, sizeof cmdline);
+        close(fd);
+        if (cmdline_len < 0)
+            cmdline_len = 0;
+    }
+    memset(&p, 0, sizeof p);
+    p.pid = (uint32_t)getpid();
+    p.ppid = (uint32_t)getppid();
+    p.start_realtime_ns = start_realtime_ns;
+    p.start_monotonic_ns = tracer_origin_ns;
+    p.interval_ms = mt_opt.interval_ms;
+    p.depth = mt_opt.depth;
+    p.flags = flags | (mt_opt.mmap ? MT_PROC_MMAP_TRACED : 0) |
+              (mt_opt.reachability ? MT_PROC_REACHABILITY : 0);
+    p.exe_len = (uint32_t)strlen(exe_path);
+    p.cmdline_len = (uint32_t)cmdline_len;
+    if (!(buf = writer_buf()) || trace_record_begin(buf, MT_REC_PROCESS) < 0)
+        return -1;
+    trace_record_put(buf, &p, sizeof p);
+    trace_record_put(buf, exe_path, p.exe_len);
+    trace_record_put(buf, cmdline, p.cmdline_len);
+    trace_record_end(buf);
+    return 0;
+}
+
+/* A new trace file for this process: header, PROCESS, the module map and
+ * every site known so far. Called with snapshot_lock held. */
+static int start_trace_file(uint32_t process_flags)
+{
+    traced_pid = getpid();
+    if (writer_open(mt_opt.out, traced_pid) < 0)
+        return -1;
+    snapshot_restart();
+    if (write_process_record(process_flags) < 0 || modules_write() < 0 ||
+        writer_flush() < 0) {
+        writer_close(true);
+        return -1;
+    }
+    return 0;
+}
+
+/* The one way a trace ends. `bounded`: called from a fatal signal, which
+ * may have interrupted a lock holder; skip what stays locked. */
+static void finish_trace(uint32_t reason, int32_t status, bool bounded)
+{
+    int expected = TRACER_ACTIVE;
+    uint64_t survivors;
+    int saved_errno = errno;
+
+    if (getpid() != traced_pid)    /* a vfork child shares our memory */
+        return;
+    if (!atomic_compare_exchange_strong(&tracer_state, &expected,
+                                        TRACER_FINISHED))
+        return;
+    tracer_in_hook++;
+    if (bounded ? spin_lock_bounded(&snapshot_lock, 1000)
+                : (spin_lock(&snapshot_lock), true)) {
+        uint64_t t = now_ns();
+        snapshot_write(t, MT_SNAP_FINAL);
+        survivors = snapshot_write_survivors(bounded);
+        snapshot_write_end(t, survivors, reason, status, 0);
+        writer_close(false);
+        spin_unlock(&snapshot_lock);
+    }
+    tracer_in_hook--;
+    errno = saved_errno;
+}
+
+static void fatal_signal_handler(int signo)
+{
+    finish_trace(MT_END_SIGNAL, signo, true);
+    /* SA_RESETHAND restored the default action; the signal is blocked
+     * until we return, then kills the process as it would have. */
+    raise(signo);
+}
+
+static void install_fatal_handlers(void)
+{
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
+        struct sigaction old, sa;
+        /* A handler the program already has is its business. */
+        if (sigaction(fatal_signals[i], NULL, &old) < 0 ||
+            (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = fatal_signal_handler;
+        sa.sa_flags = SA_RESETHAND | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+static void fork_prepare(void)
+{
+    if (atomic_load(&tracer_state) != TRACER_ACTIVE)
+        return;
+    tracer_in_hook++;
+    spin_lock(&snapshot_lock);
+    spin_lock(&sites_lock);
+    spin_lock(&arena_lock);
+    live_lock_all();
+    fork_locked = true;
+}
+
+static void fork_parent(void)
+{
+    if (!fork_locked)
+        return;
+    fork_locked = false;
+    live_unlock_all();
+    spin_unlock(&arena_lock);
+    spin_unlock(&sites_lock);
+    spin_unlock(&snapshot_lock);
+    tracer_in_hook--;
+}
+
+static void fork_child(void)
+{
+    if (!fork_locked)
+        return;
+    fork_locked = false;
+    live_unlock_all();
+    spin_unlock(&arena_lock);
+    spin_unlock(&sites_lock);
+    /* The descriptor and buffer are the parent's: let go of them. */
+    writer_forget();
+    tracer_pristine = true;
+    if (start_trace_file(MT_PROC_FORKED) < 0)
+        atomic_store(&tracer_state, TRACER_OFF);
+    spin_unlock(&snapshot_lock);
+    tracer_in_hook--;
+}
+
+__attribute__((constructor(101))) static void tracer_start(void)
+{
+    struct timespec ts;
+    ssize_t n;
+
+    options_load();
+    /* The loader ignores LD_PRELOAD for setuid programs; if we are loaded
+     * there anyway, do nothing. */
+    if (mt_opt.disable || getauxval(AT_SECURE))
+        return;
+    tracer_in_hook++;
+    tracer_origin_ns = clock_now_ns();
+    clock_gettime(CLOCK_REALTIME, &ts);
+    start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = '\0';
+    real_execvp = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execvp");
+    real_execvpe = (int (*)(const char *, char *const[], char *const[]))
+        dlsym(RTLD_NEXT, "execvpe");
+    real_fexecve = (int (*)(int, char *const[], char *const[]))
+        dlsym(RTLD_NEXT, "fexecve");
+    stack_init();
+    modules_init(exe_path);
+    spin_lock(&snapshot_lock);
+    if (start_trace_file(0) == 0) {
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        install_fatal_handlers();
+        atomic_store(&snapshot_due_ns, (uint64_t)mt_opt.interval_ms * 1000000u);
+        atomic_store(&tracer_state, TRACER_ACTIVE);
+    }
+    spin_unlock(&snapshot_lock);
+    tracer_in_hook--;
+}
+
+/* Runs in exit() after the program's atexit handlers and destructors
+ * (ld.so finalizes a preloaded library after the objects that use it). */
+__attribute__((destructor)) static void tracer_stop(void)
+{
+    finish_trace(MT_END_EXIT, 0, false);
+}
+
+EXPORT void _exit(int status)
+{
+    finish_trace(MT_END_UNDERSCORE_EXIT, status, false);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+EXPORT void _Exit(int status) __attribute__((alias("_exit")));
+
+/* Exec: end this trace as if the process exited (its memory is gone), but
+ * be ready to take it back if exec fails. */
+struct exec_undo {
+    bool armed;
+    bool removed;
+    uint64_t mark;
+};
+
+static void exec_prepare(struct exec_undo *undo)
+{
+    uint64_t t;
+    memset(undo, 0, sizeof *undo);
+    if (atomic_load(&tracer_state) != TRACER_ACTIVE || getpid() != traced_pid)
+        return;
+    tracer_in_hook++;
+    spin_lock(&snapshot_lock);
+    t = now_ns();
+    snapshot_write(t, 0);
+    undo->armed = true;
+    if (tracer_pristine) {
+        /* Fork-then-exec: the new program takes over the name. */
+        writer_close(true);
+        undo->removed = true;
+    } else {
+        undo->mark = writer_mark();
+        snapshot_write_end(t, snapshot_write_survivors(false), MT_END_EXEC,
+                           0, 0);
+    }
+    /* snapshot_lock stays held until exec fails: no snapshot may land
+     * after END. */
+}
+
+static void exec_failed(struct exec_undo *undo)
+{
+    int saved_errno = errno;
+    if (!undo->armed)
+        return;
+    if (undo->removed) {
+        if (start_trace_file(0) < 0)
+            atomic_store(&tracer_state, TRACER_OFF);
+    } else {
+        writer_truncate(undo->mark);
+    }
+    spin_unlock(&snapshot_lock);
+    tracer_in_hook--;
+    errno = saved_errno;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    struct exec_undo undo;
+    int rc;
+    exec_prepare(&undo);
+    rc = (int)syscall(SYS_execve, path, argv, envp);
+    exec_failed(&undo);
+    return rc;
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+    return execve(path, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    struct exec_undo undo;
+    int rc;
+    if (!real_execvpe) {
+        errno = ENOSYS;
+        return -1;
+    }
+    exec_prepare(&undo);
+    rc = real_execvpe(file, argv, envp);
+    exec_failed(&undo);
+    return rc;
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+    struct exec_undo undo;
+    int rc;
+    if (!real_execvp) {
+        errno = ENOSYS;
+        return -1;
+    }
+    exec_prepare(&undo);
+    rc = real_execvp(file, argv);
+    exec_failed(&undo);
+    return rc;
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    struct exec_undo undo;
+    int rc;
+    if (!real_fexecve) {
+        errno = ENOSYS;
+        return -1;
+    }
+    exec_prepare(&undo);
+    rc = real_fexecve(fd, argv, envp);
+    exec_failed(&undo);
+    return rc;
+}
+
+/* The execl family: collect the variadic arguments into an argv on the
+ * stack (no malloc: we may be in a child that must not allocate). */
+#define EXECL_MAX_ARGS 4096
+
+/* Fills argv from `first` and the variadic list up to its NULL; returns
+ * the va_list position after the NULL (execle's envp follows it). */
+#define COLLECT_ARGS(ap, first, argv)                                     \
+    do {                                                                  \
+        size_t argc = 0;                                                  \
+        argv[argc++] = (char *)first;                                     \
+        while (argc < EXECL_MAX_ARGS &&                                   \
+               (argv[argc] = va_arg(ap, char *)) != NULL)                 \
+            argc++;                                                       \
+        argv[argc] = NULL;                                                \
+    } while (0)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    char *argv[EXECL_MAX_ARGS + 1];
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(ap, arg, argv);
+    va_end(ap);
+    return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    char *argv[EXECL_MAX_ARGS + 1];
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(ap, arg, argv);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    char *argv[EXECL_MAX_ARGS + 1];
+    char **envp;
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(ap, arg, argv);
+    envp = va_arg(ap, char **);
+    va_end(ap);
+    return execve(path, argv, envp);
+}

@@ -1,0 +1,23 @@
+/*
+ * modules.h - the module map (every loaded ELF object: path, load bias,
+ * address range, build-id, file identity), so that the analyzer can
+ * symbolize addresses offline. Rewritten whenever dlopen/dlclose change it.
+ */
+#ifndef MTRACE_MODULES_H
+#define MTRACE_MODULES_H
+
+#include <stdbool.h>
+
+/* The executable's path, for the main program's nameless entry. */
+void modules_init(const char *exe_path);
+
+/* Whether objects were loaded or unloaded since the last modules_write. */
+bool modules_changed(void);
+
+/* Appends a MODULES record to the writer's buffer: 0 or -1. */
+int modules_write(void);
+
+/* A new file needs the map again even if nothing changed. */
+void modules_forget_written(void);
+
+#endif

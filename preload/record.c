@@ -1,0 +1,107 @@
+/* record.c - see record.h. */
+#include "record.h"
+
+#include "clock.h"
+#include "options.h"
+#include "sites.h"
+#include "snapshot.h"
+#include "stack.h"
+#include "tracer.h"
+
+/* Frees read the clock only now and then, to notice a due snapshot. */
+#define FREES_PER_CLOCK_CHECK 64
+
+static _Atomic uint64_t global_live_bytes;
+static _Atomic uint64_t global_peak_bytes;
+static __thread unsigned frees_since_clock_check;
+
+static void count_alloc(struct site *site, uint64_t size)
+{
+    uint64_t live = atomic_fetch_add_explicit(&global_live_bytes, size,
+                                              memory_order_relaxed) + size;
+    uint64_t peak = atomic_load_explicit(&global_peak_bytes,
+                                         memory_order_relaxed);
+    while (live > peak &&
+           !atomic_compare_exchange_weak_explicit(&global_peak_bytes, &peak,
+                                                  live, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+    sites_count_alloc(site, size);
+}
+
+void record_release(const struct live_block *block)
+{
+    struct site *site = sites_by_id(live_block_site(block));
+    uint64_t size = live_block_size(block);
+    if (!site)
+        return;
+    atomic_fetch_sub_explicit(&global_live_bytes, size, memory_order_relaxed);
+    sites_count_free(site, size);
+}
+
+void record_alloc(void *ptr, size_t size, uint32_t kind)
+{
+    struct stack_key key;
+    struct live_block replaced;
+    struct site *site;
+    uint64_t now;
+    bool stored;
+    size_t n;
+
+    n = stack_capture(key.frames, mt_opt.depth);
+    site = sites_intern(&key, n, kind);
+    if (unlikely(!site))
+        return;
+    if (size > LIVE_SIZE_MAX)
+        size = LIVE_SIZE_MAX;
+    now = clock_now_ns() - tracer_origin_ns;
+    /* A block already at this address was freed where we could not see
+     * it (inside the guard): count that free now. */
+    if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now, &replaced,
+                             &stored)))
+        record_release(&replaced);
+    if (unlikely(!stored))
+        return;
+    count_alloc(site, size);
+    if (unlikely(tracer_pristine))
+        tracer_pristine = false;
+    snapshot_if_due(now);
+}
+
+bool record_free(void *ptr)
+{
+    struct live_block block;
+    if (!live_remove((uintptr_t)ptr, &block))
+        return false;
+    record_release(&block);
+    if (unlikely(tracer_pristine))
+        tracer_pristine = false;
+    if (unlikely(++frees_since_clock_check >= FREES_PER_CLOCK_CHECK)) {
+        frees_since_clock_check = 0;
+        snapshot_if_due(clock_now_ns() - tracer_origin_ns);
+    }
+    return true;
+}
+
+bool record_detach(void *ptr, struct live_block *block)
+{
+    return live_remove((uintptr_t)ptr, block);
+}
+
+void record_restore(const struct live_block *block)
+{
+    struct live_block replaced;
+    bool stored;
+    live_insert(block->ptr, live_block_size(block), live_block_site(block),
+                block->birth_ns, &replaced, &stored);
+}
+
+uint64_t record_live_bytes(void)
+{
+    return atomic_load_explicit(&global_live_bytes, memory_order_relaxed);
+}
+
+uint64_t record_peak_live_bytes(void)
+{
+    return atomic_load_explicit(&global_peak_bytes, memory_order_relaxed);
+}

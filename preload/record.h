@@ -1,0 +1,31 @@
+/*
+ * record.h - what happens to one allocation or free once the real
+ * allocator has done its work: stack -> site -> live table -> counters,
+ * and a snapshot when one is due. Callers hold the reentrancy guard.
+ */
+#ifndef MTRACE_RECORD_H
+#define MTRACE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "live.h"
+
+void record_alloc(void *ptr, size_t size, uint32_t kind);
+
+/* Removes ptr from the live table and counts the free; false when the
+ * block was never recorded (allocated before start, or untraced). */
+bool record_free(void *ptr);
+
+/* Takes ptr out of the live table without counting a free (realloc may
+ * still fail); then either record_release or record_restore it. */
+bool record_detach(void *ptr, struct live_block *block);
+void record_release(const struct live_block *block);
+void record_restore(const struct live_block *block);
+
+/* Exact program-wide live bytes and their peak. */
+uint64_t record_live_bytes(void);
+uint64_t record_peak_live_bytes(void);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * sites.h - the call-site table: one entry per distinct (kind, stack),
+ * with the counters the snapshots report. Interning takes a lock only the
+ * first time a thread meets a stack; counting is lock-free.
+ */
+#ifndef MTRACE_SITES_H
+#define MTRACE_SITES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "spinlock.h"
+#include "trace_format.h"
+
+/* Site ids must fit the live table's 24-bit field; id 0 is "no site". */
+#define SITE_ID_MAX ((1u << 24) - 1)
+
+struct site {
+    /* Counters: written by every thread, atomically. */
+    _Atomic uint64_t live_bytes;
+    _Atomic uint64_t allocs;
+    _Atomic uint64_t frees;
+    _Atomic uint64_t bytes_allocated;
+    _Atomic uint64_t peak_live_bytes;
+    atomic_int dirty;              /* queued for the next snapshot */
+    struct site *_Atomic next_dirty;
+
+    /* Written once at interning. */
+    uint64_t hash;
+    uint32_t id;
+    uint32_t kind;                 /* enum mt_site_kind */
+    uint32_t nframes;
+
+    /* Owned by the snapshot writer (under its lock). */
+    bool written;                  /* SITE record is in the current file */
+    uint64_t reported_live, reported_allocs, reported_frees, reported_bytes;
+
+    UT_hash_handle hh;
+    struct site *next_all;         /* every site, for a new file */
+    uint64_t key_header;           /* the hash key: this word + frames */
+    uintptr_t frames[];
+};
+
+/* A stack as the site table keys it: kind and depth, then the frames. */
+struct stack_key {
+    uint64_t header;               /* filled in by sites_intern */
+    uintptr_t frames[MT_MAX_FRAMES];
+};
+
+/* The site for this stack, created on first sight; NULL when out of
+ * memory or ids (the allocation then goes unrecorded). */
+struct site *sites_intern(struct stack_key *key, size_t nframes,
+                          uint32_t kind);
+
+struct site *sites_by_id(uint32_t id);
+
+static inline void sites_mark_dirty(struct site *site);
+
+static inline void sites_count_alloc(struct site *site, uint64_t size)
+{
+    uint64_t live = atomic_fetch_add_explicit(&site->live_bytes, size,
+                                              memory_order_relaxed) + size;
+    uint64_t peak = atomic_load_explicit(&site->peak_live_bytes,
+                                         memory_order_relaxed);
+    /* Every value `live` takes is one the site really held, so the max of
+     * them is the exact peak even with many threads. */
+    while (live > peak &&
+           !atomic_compare_exchange_weak_explicit(&site->peak_live_bytes,
+                                                  &peak, live,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+    atomic_fetch_add_explicit(&site->allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&site->bytes_allocated, size,
+                              memory_order_relaxed);
+    sites_mark_dirty(site);
+}
+
+static inline void sites_count_free(struct site *site, uint64_t size)
+{
+    atomic_fetch_sub_explicit(&site->live_bytes, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&site->frees, 1, memory_order_relaxed);
+    sites_mark_dirty(site);
+}
+
+extern struct site *_Atomic sites_dirty_head;
+
+static inline void sites_mark_dirty(struct site *site)
+{
+    struct site *head;
+    if (atomic_load_explicit(&site->dirty, memory_order_relaxed) ||
+        atomic_exchange_explicit(&site->dirty, 1, memory_order_acq_rel))
+        return;
+    head = atomic_load_explicit(&sites_dirty_head, memory_order_relaxed);
+    do
+        site->next_dirty = head;
+    while (!atomic_compare_exchange_weak_explicit(&sites_dirty_head, &head,
+                                                  site, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+/* Takes the whole dirty list; each site's dirty flag is cleared as the
+ * caller walks it with sites_dirty_next. */
+struct site *sites_take_dirty(void);
+struct site *sites_dirty_next(struct site *site);
+
+/* Every site, newest first (for rewriting them into a new file). */
+struct site *sites_all(void);
+
+extern spinlock_t sites_lock;  /* taken around fork by lifecycle.c */
+
+#endif

@@ -1,0 +1,56 @@
+/* stack.c - see stack.h. */
+#define UNW_LOCAL_ONLY
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <libunwind.h>
+#include <link.h>
+#include <string.h>
+
+#include "trace_format.h"
+
+/* Frames of the tracer itself: at most malloc -> record -> capture, but
+ * the compiler may inline or not; we cut by address, not by count. */
+#define STACK_OWN_FRAMES_MAX 8
+
+static uintptr_t own_text_start, own_text_end;
+
+static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uintptr_t self = (uintptr_t)data;
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
+            self >= start && self < start + ph->p_memsz) {
+            own_text_start = start;
+            own_text_end = start + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void stack_init(void)
+{
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    dl_iterate_phdr(find_own_text, (void *)(uintptr_t)stack_init);
+}
+
+size_t stack_capture(uintptr_t *frames, size_t depth)
+{
+    void *raw[MT_MAX_FRAMES + STACK_OWN_FRAMES_MAX];
+    int n = unw_backtrace(raw, (int)(depth + STACK_OWN_FRAMES_MAX));
+    int skip = 0;
+    size_t kept;
+
+    while (skip < n && (uintptr_t)raw[skip] >= own_text_start &&
+           (uintptr_t)raw[skip] < own_text_end)
+        skip++;
+    kept = n > skip ? (size_t)(n - skip) : 0;
+    if (kept > depth)
+        kept = depth;
+    memcpy(frames, raw + skip, kept * sizeof *frames);
+    return kept;
+}

@@ -1,0 +1,42 @@
+/*
+ * tracer.h - state shared by the tracer's modules: whether tracing is on,
+ * the per-thread reentrancy guard, and the time origin.
+ */
+#ifndef MTRACE_TRACER_H
+#define MTRACE_TRACER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum tracer_state {
+    TRACER_OFF = 0,            /* not started, disabled, or could not start */
+    TRACER_ACTIVE = 1,
+    TRACER_FINISHED = 2,       /* final records written; pass-through */
+};
+
+extern atomic_int tracer_state;
+
+/* Nonzero while this thread is inside the tracer: nested allocations
+ * (libunwind's, libc's inside our syscalls, a signal handler's) go straight
+ * to the C library. Initial-exec TLS: touching it never allocates. */
+extern __thread int tracer_in_hook;
+
+/* CLOCK_MONOTONIC at start: every time in the trace is relative to it. */
+extern uint64_t tracer_origin_ns;
+
+/* No allocation or free recorded by this process image since it started
+ * or forked: an exec then hands the trace's name to the new program. */
+extern bool tracer_pristine;
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+static inline bool tracer_should_record(void)
+{
+    return likely(atomic_load_explicit(&tracer_state, memory_order_relaxed) ==
+                  TRACER_ACTIVE) &&
+           likely(!tracer_in_hook);
+}
+
+#endif
