@@ -31,11 +31,6 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-atomic_int tracer_state;
-__thread int tracer_in_hook;
-uint64_t tracer_origin_ns;
-bool tracer_pristine = true;
-
 static pid_t traced_pid;               /* who the current file belongs to */
 static uint64_t start_realtime_ns;
 static char exe_path[PATH_MAX];

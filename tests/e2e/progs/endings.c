@@ -1,0 +1,41 @@
+/* Ends in the way argv[1] names, after keeping 4 blocks of 1000 bytes:
+ * "exit" (status 0), "_exit" (status 7), "abort" (SIGABRT), "segv"
+ * (SIGSEGV), "sleep" (allocates forever, for SIGKILL), "none" (never
+ * allocates, returns 0). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *kept[100000];
+
+__attribute__((noinline)) static void keep_four(void) { for (int i = 0; i < 4; i++) kept[i] = malloc(1000); }
+
+__attribute__((noinline)) static void tick(int i)
+{
+    kept[i % 100000] = malloc(64);
+}
+
+int main(int argc, char **argv)
+{
+    const char *how = argc > 1 ? argv[1] : "exit";
+    if (strcmp(how, "none") == 0)
+        return 0;
+    keep_four();
+    if (strcmp(how, "_exit") == 0)
+        _exit(7);
+    if (strcmp(how, "abort") == 0)
+        abort();
+    if (strcmp(how, "segv") == 0)
+        return *(volatile int *)(argc - 2 + (long)0);   /* NULL deref */
+    if (strcmp(how, "sleep") == 0) {
+        struct timespec ms = { 0, 1000000 };
+        for (int i = 4;; i++) {
+            tick(i);
+            nanosleep(&ms, NULL);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,358 @@
+"""The tracer's ground truth: exact counts per entry point, threads, fork
+and exec, the ways a process ends, options, and transparency on real
+programs."""
+import os
+import shutil
+import subprocess
+
+from e2e_lib import (Failure, Run, analyze, check, compile_prog, eq,
+                     sites_calling, test)
+
+
+def live_site(report, function):
+    """The one site with live blocks whose first frame is `function`."""
+    found = [s for s in report["sites"] if s["live_blocks"] > 0 and
+             s["frames"] and s["frames"][0]["function"] == function]
+    eq(len(found), 1, "live sites with frames[0] == %s" % function)
+    return found[0]
+
+
+@test
+def entry_points_exact_counts():
+    prog = compile_prog("entry_points")
+    run = Run([prog])
+    try:
+        eq(run.status, 0, "exit status")
+        eq(run.stdout, b"kept 23 blocks\n", "stdout")
+        report, _ = analyze(run.only_trace(), "--young", "1h")
+        eq(report["truncated"], False, "truncated")
+        truth = {
+            "use_malloc": (700, 7, 7),
+            "use_calloc": (240, 5, 5),
+            "use_reallocarray": (100, 1, 1),
+            "use_posix_memalign": (600, 3, 3),
+            "use_aligned_alloc": (512, 2, 2),
+            "use_memalign": (96, 1, 1),
+            "use_valloc": (1000, 1, 1),
+            "use_pvalloc": (1000, 1, 1),
+            "use_large": (200000, 1, 1),
+        }
+        for function, (live, blocks, allocs) in truth.items():
+            site = live_site(report, function)
+            eq((site["live_bytes"], site["live_blocks"], site["allocs"]),
+               (live, blocks, allocs), function + " live/blocks/allocs")
+            eq(site["peak_live_bytes"], live, function + " peak")
+            eq(site["frames"][0]["file"].split("/")[-1], "entry_points.c",
+               function + " file")
+            check(site["frames"][0]["line"] > 0, function + " has a line")
+        # realloc: the block that survives belongs to the last realloc.
+        grow = [s for s in sites_calling(report, "use_realloc_grow")
+                if s["live_blocks"]]
+        eq([(s["live_bytes"], s["live_blocks"]) for s in grow], [(5000, 1)],
+           "realloc grow survivors")
+        shrink = [s for s in sites_calling(report, "use_realloc_shrink")
+                  if s["live_blocks"]]
+        eq([(s["live_bytes"], s["live_blocks"]) for s in shrink], [(40, 1)],
+           "realloc shrink survivors")
+        eq([s for s in sites_calling(report, "use_realloc_zero")
+            if s["live_blocks"]], [], "realloc(p, 0) frees p")
+        strdup_sites = [s for s in sites_calling(report, "use_strdup")
+                        if s["live_blocks"]]
+        eq(len(strdup_sites), 1, "strdup sites")
+        eq(strdup_sites[0]["live_bytes"], 13, "strdup bytes")
+        eq(strdup_sites[0]["frames"][0]["function"], "strdup",
+           "wrapper stands in frames[0]")
+        eq(strdup_sites[0]["frames"][1]["function"], "use_strdup",
+           "its caller follows")
+        # Buckets: --young 1h makes every small survivor young.
+        large = live_site(report, "use_large")
+        eq(large["buckets"], {"young": 0, "old": 0, "large": 200000},
+           "large bucket")
+        small = live_site(report, "use_malloc")
+        eq(small["buckets"], {"young": 700, "old": 0, "large": 0},
+           "young bucket")
+        totals = report["totals"]
+        eq(totals["allocs"] - totals["frees"], totals["live_blocks"],
+           "totals: allocs - frees == live blocks")
+        check(totals["allocs"] >= 1000 + 30, "totals count the churn")
+    finally:
+        run.cleanup()
+
+
+@test
+def entry_points_unchanged_without_tracer():
+    prog = compile_prog("entry_points")
+    native = subprocess.run([prog], stdout=subprocess.PIPE)
+    run = Run([prog])
+    try:
+        eq((run.status, run.stdout), (native.returncode, native.stdout),
+           "status and stdout")
+        eq(run.stderr, b"", "stderr")
+    finally:
+        run.cleanup()
+
+
+@test
+def threads_exact_totals():
+    prog = compile_prog("threads")
+    run = Run([prog])
+    try:
+        eq(run.status, 0, "exit status")
+        report, _ = analyze(run.only_trace())
+        workers = subprocess.run(
+            [os.path.join(os.path.dirname(prog), "..", "mtrace-analyze"),
+             "--format", "collapsed", "--cost", "allocs", run.only_trace()],
+            stdout=subprocess.PIPE, check=True).stdout.decode()
+        worker_allocs = sum(int(line.rsplit(" ", 1)[1])
+                            for line in workers.splitlines()
+                            if "worker" in line)
+        eq(worker_allocs, 4 * 100000 + 4 * 1000, "allocations in worker")
+        eq(sites_calling(report, "worker"), [],
+           "no worker block survives (main freed the handoff)")
+        totals = report["totals"]
+        eq(totals["allocs"] - totals["frees"], totals["live_blocks"],
+           "allocs - frees == live blocks")
+        check(totals["allocs"] >= 404000, "totals include every thread")
+    finally:
+        run.cleanup()
+
+
+@test
+def fork_and_exec_children_get_their_own_traces():
+    prog = compile_prog("fork_exec")
+    run = Run([prog])
+    try:
+        eq(run.status, 0, "exit status")
+        lines = run.stdout.decode().split()
+        pids = {lines[i]: int(lines[i + 2]) for i in range(0, len(lines), 3)
+                if lines[i] in ("fork", "exec", "parent")}
+        names = sorted(os.path.basename(t) for t in run.traces())
+        eq(names, sorted("mtrace.%d.trace" % p for p in pids.values()),
+           "one trace per process, named by pid")
+        by_pid = {}
+        for t in run.traces():
+            report, _ = analyze(t)
+            by_pid[report["pid"]] = report
+            eq(report["truncated"], False, "complete trace " + t)
+        parent = by_pid[pids["parent"]]
+        eq(live_site(parent, "parent_keeps")["live_bytes"], 900, "parent")
+        eq(sites_calling(parent, "child_keeps"), [], "child not in parent")
+        child = by_pid[pids["fork"]]
+        eq(live_site(child, "child_keeps")["live_bytes"], 2500, "fork child")
+        execd = by_pid[pids["exec"]]
+        eq(live_site(execd, "exec_child_keeps")["live_bytes"], 1400,
+           "exec'd program")
+        eq(sites_calling(execd, "parent_keeps"), [],
+           "exec'd image starts empty")
+    finally:
+        run.cleanup()
+
+
+def ending(how, expect_status, reason, kill_after=None):
+    prog = compile_prog("endings")
+    native = subprocess.run([prog, how], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    run = Run([prog, how], kill_after=kill_after)
+    try:
+        eq(run.status, expect_status, "traced exit status")
+        if kill_after is None:
+            eq(native.returncode, expect_status, "native exit status")
+        report, stderr = analyze(run.only_trace())
+        return report, stderr
+    finally:
+        run.cleanup()
+
+
+@test
+def exit_status_and_final_records_on_exit():
+    report, _ = ending("exit", 0, "exit")
+    eq(report["truncated"], False, "truncated")
+    eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")
+
+
+@test
+def underscore_exit_is_flushed():
+    report, _ = ending("_exit", 7, "_exit")
+    eq(report["truncated"], False, "truncated")
+    eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")
+
+
+@test
+def abort_keeps_its_signal_and_trace():
+    report, _ = ending("abort", -6, "signal")
+    eq(report["truncated"], False, "truncated")
+    eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")
+
+
+@test
+def segv_keeps_its_signal_and_trace():
+    report, _ = ending("segv", -11, "signal")
+    eq(report["truncated"], False, "truncated")
+    eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")
+
+
+@test
+def sigkill_leaves_a_readable_truncated_trace():
+    report, stderr = ending("sleep", -9, None, kill_after=0.6)
+    eq(report["truncated"], True, "truncated")
+    check("cut short" in stderr or "truncated" in stderr,
+          "warning on stderr: %r" % stderr)
+    ticks = [s for s in report["sites"] if s["frames"] and
+             s["frames"][0]["function"] == "tick"]
+    eq(len(ticks), 1, "tick site")
+    # ~1 ms per tick for 0.6 s, minus start-up; at most one interval lost.
+    check(100 < ticks[0]["allocs"] < 700, "tick allocs %d" % ticks[0]["allocs"])
+
+
+@test
+def process_that_never_allocates_writes_a_trace():
+    report, _ = ending("none", 0, "exit")
+    eq(report["truncated"], False, "truncated")
+    eq(sites_calling(report, "main"), [], "no allocation from main")
+
+
+@test
+def cxx_operator_new_is_traced():
+    prog = compile_prog("cxx_new")
+    run = Run([prog])
+    try:
+        eq(run.status, 0, "exit status")
+        report, _ = analyze(run.only_trace())
+        site = [s for s in sites_calling(report, "make_widgets")
+                if s["live_blocks"]]
+        eq(len(site), 1, "make_widgets sites")
+        eq((site[0]["live_bytes"], site[0]["live_blocks"]), (480, 10),
+           "widgets")
+        check(site[0]["frames"][0]["function"].startswith("operator new"),
+              "operator new in frames[0]: %r" % site[0]["frames"][0])
+        eq(site[0]["frames"][1]["function"], "make_widgets()",
+           "demangled caller")
+    finally:
+        run.cleanup()
+
+
+@test
+def mmap_is_traced_only_when_asked():
+    prog = compile_prog("mmap_anon")
+    for env, expect in (({}, []), ({"MTRACE_MMAP": "1"}, [(196608, 3)])):
+        run = Run([prog], env=env)
+        try:
+            eq(run.status, 0, "exit status")
+            report, _ = analyze(run.only_trace())
+            got = [(s["live_bytes"], s["live_blocks"])
+                   for s in sites_calling(report, "map_some")]
+            eq(got, expect, "mmap sites with %r" % env)
+            if expect:
+                site = sites_calling(report, "map_some")[0]
+                eq(site.get("kind"), "mmap", "kind")
+                eq(site["allocs"], 4, "mappings made")
+        finally:
+            run.cleanup()
+
+
+@test
+def disable_is_pure_pass_through():
+    prog = compile_prog("entry_points")
+    run = Run([prog], env={"MTRACE_DISABLE": "1"})
+    try:
+        eq((run.status, run.stdout, run.stderr), (0, b"kept 23 blocks\n", b""),
+           "status, stdout, stderr")
+        eq(run.traces(), [], "no trace")
+    finally:
+        run.cleanup()
+
+
+@test
+def bad_option_values_warn_once_and_keep_defaults():
+    prog = compile_prog("entry_points")
+    run = Run([prog], env={"MTRACE_DEPTH": "lots", "MTRACE_INTERVAL_MS": "-5"})
+    try:
+        eq((run.status, run.stdout), (0, b"kept 23 blocks\n"), "program ran")
+        lines = run.stderr.decode().splitlines()
+        eq(len(lines), 2, "one line per bad value: %r" % lines)
+        check("MTRACE_DEPTH" in lines[0] and "MTRACE_INTERVAL_MS" in lines[1],
+              "lines name the variables")
+        report, _ = analyze(run.only_trace())
+        eq(live_site(report, "use_malloc")["live_bytes"], 700, "still traced")
+    finally:
+        run.cleanup()
+
+
+@test
+def depth_limits_frames():
+    prog = compile_prog("entry_points")
+    run = Run([prog], env={"MTRACE_DEPTH": "2"})
+    try:
+        report, _ = analyze(run.only_trace())
+        check(all(len(s["frames"]) <= 2 for s in report["sites"]),
+              "at most 2 frames")
+        eq(live_site(report, "use_malloc")["frames"][1]["function"], "main",
+           "the 2 frames nearest the allocation")
+    finally:
+        run.cleanup()
+
+
+@test
+def unwritable_output_runs_untraced_with_one_line():
+    prog = compile_prog("entry_points")
+    run = Run([prog], env={"MTRACE_OUT": "/nonexistent/dir/x.trace"})
+    try:
+        eq((run.status, run.stdout), (0, b"kept 23 blocks\n"), "program ran")
+        eq(len(run.stderr.decode().splitlines()), 1, "one stderr line")
+        check(b"/nonexistent/dir/x.trace" in run.stderr, "names the path")
+    finally:
+        run.cleanup()
+
+
+@test
+def output_pattern_and_no_overwrite():
+    prog = compile_prog("entry_points")
+    run = Run([prog], env={"MTRACE_OUT": "custom-%p.trace"})
+    try:
+        eq([os.path.basename(t) for t in run.traces()],
+           ["custom-%d.trace" % run.proc.pid], "pattern expanded")
+    finally:
+        run.cleanup()
+    run = Run(["sh", "-c", "echo keep > fixed.trace && exec " + prog],
+              env={"MTRACE_OUT": "fixed.trace"})
+    try:
+        names = sorted(os.path.basename(t) for t in run.traces())
+        check("fixed.2.trace" in names, "second name used: %r" % names)
+        with open(os.path.join(run.dir, "fixed.trace"), "rb") as f:
+            eq(f.read(), b"keep\n", "existing file untouched")
+    finally:
+        run.cleanup()
+
+
+REAL_PROGRAMS = [
+    ["python3", "-c", "import json; d={str(i): [i]*3 for i in range(20000)};"
+     " print(len(json.dumps(d)))"],
+    ["node", "-e", "const a=[]; for (let i=0;i<50000;i++) a.push({i, s:'x'+i});"
+     " console.log(JSON.stringify(a).length)"],
+    ["sqlite3", ":memory:", "create table t(a,b); "
+     "with recursive c(x) as (select 1 union all select x+1 from c "
+     "where x<20000) insert into t select x, hex(x) from c; "
+     "create index ti on t(b); select count(*), sum(a) from t;"],
+    ["git", "--version"],
+    ["sort", "-r", "/etc/services"],
+]
+
+
+@test
+def real_programs_are_unchanged():
+    for argv in REAL_PROGRAMS:
+        if not shutil.which(argv[0]):
+            raise Failure("%s is not installed" % argv[0])
+        native = subprocess.run(argv, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        run = Run(argv)
+        try:
+            eq((run.status, run.stdout), (native.returncode, native.stdout),
+               "%s: status and stdout" % argv[0])
+            check(run.traces(), "%s wrote a trace" % argv[0])
+            for t in run.traces():
+                report, _ = analyze(t)
+                eq(report["truncated"], False, argv[0] + " trace complete")
+                check(report["totals"]["allocs"] > 0, argv[0] + " allocs")
+        finally:
+            run.cleanup()

@@ -1,0 +1,136 @@
+/* test_sites.c - site interning (same stack -> same site, kind matters),
+ * id lookup, counters with exact peak, and the dirty list. */
+#include "suites.h"
+#include "sites.h"
+
+#include <pthread.h>
+
+static struct site *intern(const uintptr_t *frames, size_t n, uint32_t kind)
+{
+    struct stack_key key;
+    for (size_t i = 0; i < n; i++)
+        key.frames[i] = frames[i];
+    return sites_intern(&key, n, kind);
+}
+
+static void drain_dirty(void)
+{
+    for (struct site *s = sites_take_dirty(); s;)
+        s = sites_dirty_next(s);
+}
+
+START_TEST(test_same_stack_same_site)
+{
+    uintptr_t a[] = { 0x1000, 0x2000, 0x3000 };
+    uintptr_t b[] = { 0x1000, 0x2000, 0x3001 };
+    struct site *sa = intern(a, 3, MT_KIND_HEAP);
+    ck_assert_ptr_nonnull(sa);
+    ck_assert_ptr_eq(intern(a, 3, MT_KIND_HEAP), sa);
+    ck_assert_ptr_ne(intern(b, 3, MT_KIND_HEAP), sa);
+    ck_assert_ptr_ne(intern(a, 2, MT_KIND_HEAP), sa);   /* a prefix differs */
+    ck_assert_ptr_ne(intern(a, 3, MT_KIND_MMAP), sa);   /* kind differs */
+    ck_assert_ptr_eq(sites_by_id(sa->id), sa);
+    ck_assert_uint_eq(sa->nframes, 3);
+    ck_assert_uint_eq(sa->frames[2], 0x3000);
+}
+END_TEST
+
+START_TEST(test_many_sites_distinct_ids)
+{
+    uint32_t last = 0;
+    for (uintptr_t i = 0; i < 10000; i++) {
+        uintptr_t f[] = { 0xabc000 + i, 42 };
+        struct site *s = intern(f, 2, MT_KIND_HEAP);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_uint_gt(s->id, last);
+        last = s->id;
+        ck_assert_ptr_eq(sites_by_id(s->id), s);
+    }
+    /* Found again through the shared table, past the per-thread cache. */
+    for (uintptr_t i = 0; i < 10000; i += 997) {
+        uintptr_t f[] = { 0xabc000 + i, 42 };
+        ck_assert_uint_eq(intern(f, 2, MT_KIND_HEAP)->id, last - 9999 + i);
+    }
+}
+END_TEST
+
+START_TEST(test_counters_and_peak)
+{
+    uintptr_t f[] = { 0x77 };
+    struct site *s = intern(f, 1, MT_KIND_HEAP);
+    sites_count_alloc(s, 100);
+    sites_count_alloc(s, 50);
+    sites_count_free(s, 100);
+    sites_count_alloc(s, 10);
+    ck_assert_uint_eq(s->live_bytes, 60);
+    ck_assert_uint_eq(s->peak_live_bytes, 150);
+    ck_assert_uint_eq(s->allocs, 3);
+    ck_assert_uint_eq(s->frees, 1);
+    ck_assert_uint_eq(s->bytes_allocated, 160);
+}
+END_TEST
+
+START_TEST(test_dirty_list_once_per_site)
+{
+    uintptr_t f1[] = { 0x91 }, f2[] = { 0x92 };
+    struct site *s1 = intern(f1, 1, MT_KIND_HEAP);
+    struct site *s2 = intern(f2, 1, MT_KIND_HEAP);
+    size_t n = 0;
+    drain_dirty();
+    sites_count_alloc(s1, 1);
+    sites_count_alloc(s1, 1);
+    sites_count_alloc(s2, 1);
+    for (struct site *s = sites_take_dirty(); s; s = sites_dirty_next(s)) {
+        ck_assert(s == s1 || s == s2);
+        n++;
+    }
+    ck_assert_uint_eq(n, 2);
+    ck_assert_ptr_null(sites_take_dirty());
+    sites_count_free(s1, 1);                       /* queued again */
+    ck_assert_ptr_eq(sites_take_dirty(), s1);
+    drain_dirty();
+}
+END_TEST
+
+static struct site *shared_site;
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100000; i++) {
+        sites_count_alloc(shared_site, 8);
+        sites_count_free(shared_site, 8);
+    }
+    return NULL;
+}
+
+START_TEST(test_counters_exact_across_threads)
+{
+    uintptr_t f[] = { 0x5151 };
+    pthread_t t[4];
+    shared_site = intern(f, 1, MT_KIND_HEAP);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hammer, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_uint_eq(shared_site->allocs, 400000);
+    ck_assert_uint_eq(shared_site->frees, 400000);
+    ck_assert_uint_eq(shared_site->live_bytes, 0);
+    ck_assert_uint_le(shared_site->peak_live_bytes, 32);
+    ck_assert_uint_ge(shared_site->peak_live_bytes, 8);
+    drain_dirty();
+}
+END_TEST
+
+Suite *sites_suite(void)
+{
+    Suite *s = suite_create("sites");
+    TCase *tc = tcase_create("sites");
+    tcase_add_test(tc, test_same_stack_same_site);
+    tcase_add_test(tc, test_many_sites_distinct_ids);
+    tcase_add_test(tc, test_counters_and_peak);
+    tcase_add_test(tc, test_dirty_list_once_per_site);
+    tcase_add_test(tc, test_counters_exact_across_threads);
+    suite_add_tcase(s, tc);
+    return s;
+}
