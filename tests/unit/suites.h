@@ -6,7 +6,19 @@
 
 /* X-macro: add one line per suite, defined in its own test_*.c file. */
 #define MTRACE_SUITES(X) \
-    X(encode_suite)
+    X(encode_suite) \
+    X(reader_suite) \
+    X(truncation_suite) \
+    X(units_suite) \
+    X(buckets_suite) \
+    X(model_suite) \
+    X(json_write_suite) \
+    X(live_suite) \
+    X(sites_suite) \
+    X(options_suite) \
+    X(symbols_suite) \
+    X(verdicts_suite) \
+    X(suppressions_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);
 MTRACE_SUITES(MTRACE_DECLARE_SUITE)

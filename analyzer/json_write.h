@@ -1,0 +1,22 @@
+/*
+ * json_write.h - the JSON primitives the reports need: strings escaped for
+ * any bytes (a trace's paths and names are not guaranteed UTF-8), and
+ * numbers that are always valid JSON.
+ */
+#ifndef MTRACE_JSON_WRITE_H
+#define MTRACE_JSON_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* A quoted string; NULL writes null. Control characters, quotes and
+ * backslashes are escaped; bytes that are not valid UTF-8 become U+FFFD. */
+void json_string(FILE *out, const char *s);
+void json_string_n(FILE *out, const char *s, size_t n);
+/* A finite double with round-trip precision; NaN or infinity writes 0. */
+void json_double(FILE *out, double v);
+void json_u64(FILE *out, uint64_t v);
+void json_bool(FILE *out, int v);
+
+#endif

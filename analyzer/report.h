@@ -1,0 +1,38 @@
+/*
+ * report.h - the report writers of mtrace-analyze and what they share.
+ * Each writes one report of an analysed trace to `out` and returns 0, or
+ * -1 when writing failed (errno says why).
+ */
+#ifndef MTRACE_REPORT_H
+#define MTRACE_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analysis.h"
+#include "buckets.h"
+
+enum report_cost {
+    REPORT_COST_LIVE,       /* live bytes at the end */
+    REPORT_COST_ALLOCS,     /* allocation calls */
+    REPORT_COST_BYTES,      /* bytes allocated over the run */
+    REPORT_COST_PEAK,       /* the site's peak live bytes */
+};
+
+struct report_options {
+    struct bucket_thresholds thresholds;
+    size_t top;             /* text: sites shown */
+    uint64_t min_bytes;     /* text: sites with fewer live bytes hidden */
+    enum report_cost cost;  /* collapsed */
+};
+
+int report_text(FILE *out, struct analysis *a, const struct report_options *o);
+int report_json(FILE *out, struct analysis *a, const struct report_options *o);
+int report_collapsed(FILE *out, struct analysis *a,
+                     const struct report_options *o);
+
+/* "exit", "_exit", "signal", "exec", or NULL when unknown. */
+const char *report_end_reason(uint32_t reason);
+
+#endif
