@@ -38,7 +38,8 @@ def check(cond, what):
 
 def eq(actual, expected, what):
     if actual != expected:
-        raise Failure("%s: expected %r, got %r" % (what, expected, actual))
+        raise Failure("%s: expected %.300r, got %.300r" %
+                      (what, expected, actual))
 
 
 def compile_prog(name):
@@ -61,8 +62,10 @@ class Run:
     """A program run under the tracer in a fresh directory."""
 
     def __init__(self, argv, env=None, timeout=60, kill_after=None,
-                 preload=True):
+                 preload=True, before=None):
         self.dir = tempfile.mkdtemp(prefix="mtrace-e2e-")
+        if before:
+            before(self.dir)
         full_env = dict(os.environ)
         for k in list(full_env):
             if k.startswith("MTRACE_"):
@@ -98,6 +101,18 @@ def analyze(trace, *args, expect_status=0):
         raise Failure("mtrace-analyze exit %d (expected %d): %s" %
                       (p.returncode, expect_status, p.stderr.decode()[-500:]))
     return json.loads(p.stdout), p.stderr.decode()
+
+
+def collapsed_cost(trace, cost, function):
+    """Sum of --format collapsed values over stacks through `function`."""
+    out = subprocess.run([ANALYZE, "--format", "collapsed", "--cost", cost,
+                          trace], stdout=subprocess.PIPE, check=True)
+    total = 0
+    for line in out.stdout.decode().splitlines():
+        stack, value = line.rsplit(" ", 1)
+        if function in stack.split(";"):
+            total += int(value)
+    return total
 
 
 def site_by_function(report, function):

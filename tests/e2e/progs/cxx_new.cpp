@@ -4,7 +4,7 @@
 #include <vector>
 
 struct widget { char bytes[48]; };
-static widget *kept[10];
+widget *kept[10];  // not static: keeps the news observable
 
 __attribute__((noinline)) void make_widgets() { for (int i = 0; i < 10; i++) kept[i] = new widget(); }
 __attribute__((noinline)) void churn_vectors()

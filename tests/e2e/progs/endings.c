@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void *kept[100000];
+/* Not static: the compiler may drop mallocs whose result nobody can see. */
+void *kept[100000];
 
 __attribute__((noinline)) static void keep_four(void) { for (int i = 0; i < 4; i++) kept[i] = malloc(1000); }
 

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #define KEEP 64
-static void *kept[KEEP * 16];
-static int nkept;
+/* Not static: the compiler may drop mallocs whose result nobody can see. */
+void *kept[KEEP * 16];
+int nkept;
 
 static void keep(void *p)
 {
@@ -51,7 +52,7 @@ __attribute__((noinline)) void use_posix_memalign(void)
     if (posix_memalign(&p, 3, 10) == 0)   /* EINVAL, as without mtrace */
         abort();
 }
-__attribute__((noinline)) void use_aligned_alloc(void) { keep(aligned_alloc(128, 256)); keep(aligned_alloc(128, 256)); }
+__attribute__((noinline)) void use_aligned_alloc(void) { for (int i = 0; i < 2; i++) keep(aligned_alloc(128, 256)); }
 __attribute__((noinline)) void use_memalign(void) { keep(memalign(32, 96)); }
 __attribute__((noinline)) void use_valloc(void) { keep(valloc(1000)); }
 __attribute__((noinline)) void use_pvalloc(void) { keep(pvalloc(1000)); }
@@ -59,7 +60,8 @@ __attribute__((noinline)) void use_strdup(void) { keep(strdup("twelve bytes")); 
 __attribute__((noinline)) void churn(void)
 {
     for (int i = 0; i < 1000; i++) {
-        char *p = malloc(32 + i % 7);
+        /* volatile: the compiler may drop a malloc/free pair it can see. */
+        char *volatile p = malloc(32 + (size_t)(i % 7));
         p[0] = (char)i;
         free(p);
     }

@@ -6,7 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void *kept[16];
+/* Not static: the compiler may drop allocations nobody can see. */
+void *kept[16];
 
 __attribute__((noinline)) static void parent_keeps(void) { for (int i = 0; i < 3; i++) kept[i] = malloc(300); }
 __attribute__((noinline)) static void child_keeps(void) { for (int i = 0; i < 5; i++) kept[3 + i] = malloc(500); }
