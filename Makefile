@@ -79,6 +79,11 @@ check: unit e2e
 demo: all
 	@tests/e2e/demo.sh $(BUILD)
 
+# Speed and memory against native and heaptrack; QUICK=1 for a short run.
+bench: all
+	@MTRACE_EXTRA_PACKAGES=heaptrack scripts/install-deps.sh
+	scripts/bench.py --build $(BUILD) $(if $(QUICK),--quick)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libmtrace.so $(DESTDIR)$(PREFIX)/lib/libmtrace.so
