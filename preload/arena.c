@@ -10,8 +10,14 @@
 #define ARENA_LARGE (64 * 1024)
 #define ARENA_CHUNK (1024 * 1024)
 
+#define ARENA_REGISTRY 4096
+
 spinlock_t arena_lock;
 static uint8_t *bump_next, *bump_end;
+
+static struct { uintptr_t start; size_t len; } registry[ARENA_REGISTRY];
+static size_t registry_used;
+static bool registry_overflowed;
 
 static size_t page_round(size_t size)
 {
@@ -19,7 +25,29 @@ static size_t page_round(size_t size)
     return (size + page - 1) & ~(page - 1);
 }
 
-void *arena_map(size_t size)
+/* Mappings are made and dropped rarely (table growth), so a plain array
+ * under the lock will do. Callers may already hold arena_lock. */
+static void registry_add(uintptr_t start, size_t len)
+{
+    if (registry_used == ARENA_REGISTRY) {
+        registry_overflowed = true;
+        return;
+    }
+    registry[registry_used].start = start;
+    registry[registry_used].len = len;
+    registry_used++;
+}
+
+static void registry_remove(uintptr_t start)
+{
+    for (size_t i = 0; i < registry_used; i++)
+        if (registry[i].start == start) {
+            registry[i] = registry[--registry_used];
+            return;
+        }
+}
+
+static void *map_pages(size_t size)
 {
     /* The raw syscall: libmtrace.so exports its own mmap. */
     void *p = (void *)syscall(SYS_mmap, NULL, page_round(size),
@@ -28,10 +56,33 @@ void *arena_map(size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *arena_map(size_t size)
+{
+    void *p = map_pages(size);
+    if (p) {
+        spin_lock(&arena_lock);
+        registry_add((uintptr_t)p, page_round(size));
+        spin_unlock(&arena_lock);
+    }
+    return p;
+}
+
 void arena_unmap(void *ptr, size_t size)
 {
-    if (ptr)
-        syscall(SYS_munmap, ptr, page_round(size));
+    if (!ptr)
+        return;
+    spin_lock(&arena_lock);
+    registry_remove((uintptr_t)ptr);
+    spin_unlock(&arena_lock);
+    syscall(SYS_munmap, ptr, page_round(size));
+}
+
+bool arena_for_each_mapping(void (*fn)(uintptr_t start, size_t len, void *),
+                            void *arg)
+{
+    for (size_t i = 0; i < registry_used; i++)
+        fn(registry[i].start, registry[i].len, arg);
+    return !registry_overflowed;
 }
 
 void *arena_alloc(size_t size)
@@ -42,8 +93,9 @@ void *arena_alloc(size_t size)
         return arena_map(size);
     spin_lock(&arena_lock);
     if ((size_t)(bump_end - bump_next) < size) {
-        uint8_t *chunk = arena_map(ARENA_CHUNK);
+        uint8_t *chunk = map_pages(ARENA_CHUNK);
         if (chunk) {
+            registry_add((uintptr_t)chunk, ARENA_CHUNK);
             bump_next = chunk;
             bump_end = chunk + ARENA_CHUNK;
         }

@@ -7,7 +7,9 @@
 #ifndef MTRACE_ARENA_H
 #define MTRACE_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "spinlock.h"
 
@@ -21,5 +23,11 @@ void *arena_map(size_t size);
 void arena_unmap(void *ptr, size_t size);
 
 extern spinlock_t arena_lock;   /* taken around fork by lifecycle.c */
+
+/* The tracer's own mappings, for the reachability scan, which must not
+ * take the live table's pointers for the program's. Calls fn on each;
+ * false when some were not recorded (too many to keep track of). */
+bool arena_for_each_mapping(void (*fn)(uintptr_t start, size_t len, void *),
+                            void *arg);
 
 #endif

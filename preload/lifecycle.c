@@ -23,6 +23,7 @@
 #include "log.h"
 #include "modules.h"
 #include "options.h"
+#include "reachability.h"
 #include "sites.h"
 #include "snapshot.h"
 #include "stack.h"
@@ -115,9 +116,15 @@ static void finish_trace(uint32_t reason, int32_t status, bool bounded)
     if (bounded ? spin_lock_bounded(&snapshot_lock, 1000)
                 : (spin_lock(&snapshot_lock), true)) {
         uint64_t t = now_ns();
+        int64_t scanned = -1;
         snapshot_write(t, MT_SNAP_FINAL);
-        survivors = snapshot_write_survivors(bounded);
-        snapshot_write_end(t, survivors, reason, status, 0);
+        /* Not from a fatal signal: the scan reads all of memory. */
+        if (mt_opt.reachability && !bounded)
+            scanned = reachability_write_survivors();
+        survivors = scanned >= 0 ? (uint64_t)scanned
+                                 : snapshot_write_survivors(bounded);
+        snapshot_write_end(t, survivors, reason, status,
+                           scanned >= 0 ? MT_END_REACHABILITY_DONE : 0);
         writer_close(false);
         spin_unlock(&snapshot_lock);
     }

@@ -360,3 +360,57 @@ def real_programs_are_unchanged():
                 check(report["totals"]["allocs"] > 0, argv[0] + " allocs")
         finally:
             run.cleanup()
+
+
+@test
+def reachability_scan_finds_lost_blocks():
+    prog = compile_prog("lost_blocks")
+    run = Run([prog], env={"MTRACE_REACHABILITY": "1"})
+    try:
+        eq((run.status, run.stdout), (0, b"done\n"), "program ran")
+        report, _ = analyze(run.only_trace())
+        truth = {  # function: (live blocks, unreachable blocks, bytes)
+            "lose_some": (3, 3, 192),
+            "lose_child": (3, 3, 72),
+            "keep_global": (4, 0, 0),
+            "keep_interior": (2, 0, 0),
+            "keep_chain": (3, 0, 0),
+        }
+        for function, (blocks, lost, lost_bytes) in truth.items():
+            sites = [s for s in report["sites"]
+                     if s["frames"][0]["function"] == function]
+            eq((sum(s["live_blocks"] for s in sites),
+                sum(s["unreachable_blocks"] for s in sites),
+                sum(s["unreachable_bytes"] for s in sites)),
+               (blocks, lost, lost_bytes), function)
+            if lost:
+                check(all(s["verdict"] == "leak" for s in sites),
+                      function + " judged leak")
+                check(any("unreachable" in r for s in sites
+                          for r in s["reasons"]), function + " reason")
+    finally:
+        run.cleanup()
+    # Off by default: no unreachable counts at all.
+    run = Run([prog])
+    try:
+        report, _ = analyze(run.only_trace())
+        check(all("unreachable_blocks" not in s for s in report["sites"]),
+              "no scan unless asked")
+    finally:
+        run.cleanup()
+
+
+@test
+def reachability_scan_on_real_programs():
+    for argv in REAL_PROGRAMS[:3]:
+        native = subprocess.run(argv, stdout=subprocess.PIPE)
+        run = Run(argv, env={"MTRACE_REACHABILITY": "1"})
+        try:
+            eq((run.status, run.stdout), (native.returncode, native.stdout),
+               argv[0] + " unchanged")
+            for t in run.traces():
+                report, _ = analyze(t)
+                check(all("unreachable_blocks" in s for s in report["sites"]),
+                      argv[0] + " scanned")
+        finally:
+            run.cleanup()

@@ -1,0 +1,275 @@
+/* reachability.c - see reachability.h. */
+#include "reachability.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "live.h"
+#include "trace_format.h"
+#include "writer.h"
+
+struct scan_range {
+    uintptr_t start, end;
+};
+
+#define MAX_EXCLUDED 4096
+#define MAPS_BUFFER (4u << 20)
+
+static struct {
+    struct live_block *blocks;      /* sorted by ptr */
+    uint8_t *marked;
+    size_t *pending;                /* marked, contents not yet scanned */
+    size_t nblocks, cap, npending;
+    struct scan_range excluded[MAX_EXCLUDED];   /* the tracer's memory */
+    size_t nexcluded;
+    struct scan_range libc_data;    /* exact pointers only, see below */
+} scan;
+
+static void collect_block(const struct live_block *block, void *arg)
+{
+    (void)arg;
+    if (scan.nblocks < scan.cap)
+        scan.blocks[scan.nblocks++] = *block;
+}
+
+/* Heapsort: no allocation, no recursion, fine for one pass at exit. */
+static void sift_down(struct live_block *a, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1, top = root;
+        if (child < n && a[child].ptr > a[top].ptr)
+            top = child;
+        if (child + 1 < n && a[child + 1].ptr > a[top].ptr)
+            top = child + 1;
+        if (top == root)
+            return;
+        struct live_block t = a[root];
+        a[root] = a[top];
+        a[top] = t;
+        root = top;
+    }
+}
+
+static void sort_blocks(struct live_block *a, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(a, i, n);
+    for (size_t i = n; i-- > 1;) {
+        struct live_block t = a[0];
+        a[0] = a[i];
+        a[i] = t;
+        sift_down(a, 0, i);
+    }
+}
+
+/* Index of the first block starting at or after addr. */
+static size_t first_block_from(uintptr_t addr)
+{
+    size_t lo = 0, hi = scan.nblocks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (scan.blocks[mid].ptr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void mark_word(uintptr_t word, bool exact_only)
+{
+    size_t i = first_block_from(word + 1);   /* blocks starting <= word */
+    const struct live_block *b;
+    uint64_t size;
+    if (i == 0)
+        return;
+    b = &scan.blocks[--i];
+    size = live_block_size(b);
+    if (word != b->ptr && (exact_only || word >= b->ptr + size))
+        return;
+    if (!scan.marked[i]) {
+        scan.marked[i] = 1;
+        scan.pending[scan.npending++] = i;
+    }
+}
+
+static void scan_words(uintptr_t start, uintptr_t end)
+{
+    bool exact_only = start >= scan.libc_data.start &&
+                      end <= scan.libc_data.end;
+    start = (start + 7) & ~(uintptr_t)7;
+    for (uintptr_t p = start; p + 8 <= end; p += 8) {
+        uintptr_t word;
+        memcpy(&word, (const void *)p, sizeof word);
+        mark_word(word, exact_only);
+    }
+}
+
+/* Scans [start, end) minus the blocks themselves (their contents count
+ * only once reached) and minus the tracer's memory. */
+static void scan_root(uintptr_t start, uintptr_t end)
+{
+    for (size_t i = 0; i < scan.nexcluded; i++) {
+        const struct scan_range *x = &scan.excluded[i];
+        if (x->start < end && x->end > start) {
+            if (x->start > start)
+                scan_root(start, x->start);
+            if (x->end < end)
+                scan_root(x->end, end);
+            return;
+        }
+    }
+    for (size_t i = first_block_from(start); start < end; i++) {
+        uintptr_t gap_end = i < scan.nblocks && scan.blocks[i].ptr < end
+                                ? scan.blocks[i].ptr : end;
+        scan_words(start, gap_end);
+        if (gap_end == end)
+            break;
+        start = gap_end + live_block_size(&scan.blocks[i]);
+    }
+}
+
+static void exclude_mapping(uintptr_t start, size_t len, void *arg)
+{
+    (void)arg;
+    if (scan.nexcluded < MAX_EXCLUDED) {
+        scan.excluded[scan.nexcluded].start = start;
+        scan.excluded[scan.nexcluded].end = start + len;
+        scan.nexcluded++;
+    }
+}
+
+/* glibc's malloc keeps pointers to chunk headers in its own data (bins,
+ * top); a header lies in the previous block's last bytes. Only a pointer
+ * to a block's start counts from there. */
+static int find_libc_data(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    const char *slash;
+    (void)size;
+    (void)arg;
+    slash = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+    if (!slash || strncmp(slash + 1, "libc.so", 7) != 0)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+            scan.libc_data.start = info->dlpi_addr + ph->p_vaddr;
+            scan.libc_data.end = scan.libc_data.start + ph->p_memsz;
+            /* Its bss continues in an anonymous mapping up to a page. */
+            scan.libc_data.end = (scan.libc_data.end + 4095) & ~(uintptr_t)4095;
+        }
+    }
+    return 1;
+}
+
+static bool scan_mappings(uintptr_t stack_pointer)
+{
+    char *text = arena_map(MAPS_BUFFER);
+    size_t len = 0;
+    ssize_t n;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+    if (!text || fd < 0) {
+        if (fd >= 0)
+            close(fd);
+        arena_unmap(text, MAPS_BUFFER);
+        return false;
+    }
+    while (len < MAPS_BUFFER - 1 &&
+           (n = read(fd, text + len, MAPS_BUFFER - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    text[len] = '\0';
+    for (char *line = text; line && *line;) {
+        char *next = strchr(line, '\n');
+        unsigned long start, end;
+        char perms[8] = "";
+        int name_at = 0;
+        if (next)
+            *next++ = '\0';
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms,
+                   &name_at) >= 3 && perms[0] == 'r' && perms[1] == 'w') {
+            const char *name = name_at ? line + name_at : "";
+            if (strcmp(name, "[heap]") == 0 || strncmp(name, "[v", 2) == 0) {
+                /* The heap's free chunks hold stale pointers; vvar and
+                 * vsyscall belong to the kernel. */
+            } else if (strcmp(name, "[stack]") == 0 &&
+                       stack_pointer >= start && stack_pointer < end) {
+                /* Below the stack pointer lie dead frames, not roots. */
+                scan_root(stack_pointer, end);
+            } else {
+                scan_root(start, end);
+            }
+        }
+        line = next;
+    }
+    arena_unmap(text, MAPS_BUFFER);
+    return true;
+}
+
+static void scan_reached_blocks(void)
+{
+    while (scan.npending > 0) {
+        const struct live_block *b = &scan.blocks[scan.pending[--scan.npending]];
+        scan_words(b->ptr, b->ptr + live_block_size(b));
+    }
+}
+
+static int64_t write_marked_survivors(void)
+{
+    int64_t written = 0;
+    if (writer_counted_begin(MT_REC_SURVIVORS, sizeof(struct mt_survivor)) < 0)
+        return 0;
+    for (size_t i = 0; i < scan.nblocks; i++) {
+        const struct live_block *b = &scan.blocks[i];
+        struct mt_survivor s = {
+            .site_id = live_block_site(b),
+            .flags = scan.marked[i] ? 0 : MT_SURV_UNREACHABLE,
+            .size = live_block_size(b),
+            .birth_ns = b->birth_ns,
+        };
+        if (writer_counted_add(&s) < 0)
+            break;
+        written++;
+    }
+    writer_counted_end();
+    return written;
+}
+
+int64_t reachability_write_survivors(void)
+{
+    size_t cap = live_count() + 4096;
+    size_t bytes = cap * (sizeof *scan.blocks + 1 + sizeof *scan.pending);
+    uint8_t *memory = arena_map(bytes);
+    jmp_buf registers;
+    int64_t written = -1;
+
+    if (!memory)
+        return -1;
+    memset(&scan, 0, sizeof scan);
+    scan.blocks = (struct live_block *)memory;
+    scan.pending = (size_t *)(memory + cap * sizeof *scan.blocks);
+    scan.marked = memory + cap * (sizeof *scan.blocks + sizeof *scan.pending);
+    scan.cap = cap;
+    /* Callee-saved registers may hold the only pointer to a block: spill
+     * them onto this stack frame, which the stack scan covers. */
+    setjmp(registers);
+    live_for_each(collect_block, NULL, false);
+    sort_blocks(scan.blocks, scan.nblocks);
+    dl_iterate_phdr(find_libc_data, NULL);
+    if (arena_for_each_mapping(exclude_mapping, NULL) &&
+        scan.nexcluded < MAX_EXCLUDED &&
+        scan_mappings((uintptr_t)&registers)) {
+        scan_reached_blocks();
+        written = write_marked_survivors();
+    }
+    __asm__ __volatile__("" : : "r"(&registers) : "memory");
+    arena_unmap(memory, bytes);
+    return written;
+}
