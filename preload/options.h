@@ -15,8 +15,6 @@ struct mt_options {
     bool mmap;                 /* MTRACE_MMAP */
     bool reachability;         /* MTRACE_REACHABILITY */
     bool disable;              /* MTRACE_DISABLE */
-    bool verbose;              /* MTRACE_VERBOSE */
-    int snapshot_signal;       /* MTRACE_SNAPSHOT_SIGNAL, 0 = none */
 };
 
 extern struct mt_options mt_opt;
@@ -30,7 +28,5 @@ int options_parse_uint(const char *text, uint64_t min, uint64_t max,
                        uint64_t *value);
 /* "0" or "1" (also "yes"/"no", "true"/"false", "on"/"off"): 0, or -1. */
 int options_parse_bool(const char *text, bool *value);
-/* A signal number or name ("USR2", "SIGUSR2"): 0, or -1. */
-int options_parse_signal(const char *text, int *signo);
 
 #endif
