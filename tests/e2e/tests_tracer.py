@@ -414,3 +414,21 @@ def reachability_scan_on_real_programs():
                       argv[0] + " scanned")
         finally:
             run.cleanup()
+
+
+@test
+def python_os_exit_is_flushed():
+    argv = ["python3", "-c", "import os; keep = [bytearray(5000) for _ in "
+            "range(20)]; os._exit(5)"]
+    run = Run(argv)
+    try:
+        eq(run.status, 5, "exit status")
+        report, _ = analyze(run.only_trace())
+        eq(report["truncated"], False, "complete trace")
+        eq(report["end_reason"], "_exit", "ended by _exit")
+        # bytearray(5000) asks for 5001 bytes (room for a NUL).
+        big = [s for s in report["sites"] if s["live_blocks"] >= 20 and
+               s["live_bytes"] >= 20 * 5000]
+        check(big, "the 20 bytearrays are survivors")
+    finally:
+        run.cleanup()
