@@ -85,17 +85,16 @@ bool stacks_frame_is_allocator(const struct sym_frame *frame)
     return false;
 }
 
-static struct symbolizer *symbolizer_for(struct stacks *st,
-                                         const struct model_site *site)
+static struct symbolizer *symbolizer_for(struct stacks *st, size_t map_index)
 {
     struct symbolizer **slot;
     const struct model_module_map *map = NULL;
 
-    if (site->module_map == MODEL_NO_MODULES) {
+    if (map_index == MODEL_NO_MODULES) {
         slot = &st->no_map;
     } else {
-        slot = &st->by_map[site->module_map];
-        map = &st->model->maps[site->module_map];
+        slot = &st->by_map[map_index];
+        map = &st->model->maps[map_index];
     }
     if (!*slot) {
         *slot = symbolizer_new(map ? map->modules : NULL, map ? map->count : 0,
@@ -108,16 +107,42 @@ static struct symbolizer *symbolizer_for(struct stacks *st,
     return *slot;
 }
 
+/* A site is written at the snapshot after its first allocation, after
+ * that snapshot's module map: a library loaded and unloaded in between is
+ * only in the map before. So an address no module of the site's map holds
+ * is looked up in the previous map, then the next. */
+static size_t resolve_frame(struct stacks *st, const struct model_site *site,
+                            uint64_t address, struct sym_frame *out)
+{
+    size_t map = site->module_map;
+    size_t n = symbolizer_resolve(symbolizer_for(st, map), address, out,
+                                  STACKS_MAX_INLINED);
+    if (n == 0 || out[0].module || map == MODEL_NO_MODULES)
+        return n;
+    if (map > 0) {
+        size_t k = symbolizer_resolve(symbolizer_for(st, map - 1), address,
+                                      out, STACKS_MAX_INLINED);
+        if (k > 0 && out[0].module)
+            return k;
+    }
+    if (map + 1 < st->model->nmaps) {
+        size_t k = symbolizer_resolve(symbolizer_for(st, map + 1), address,
+                                      out, STACKS_MAX_INLINED);
+        if (k > 0 && out[0].module)
+            return k;
+    }
+    return symbolizer_resolve(symbolizer_for(st, map), address, out,
+                              STACKS_MAX_INLINED);
+}
+
 static struct site_stack *resolve(struct stacks *st,
                                   const struct model_site *site)
 {
-    struct symbolizer *sym = symbolizer_for(st, site);
     struct site_stack *stack = xcalloc(1, sizeof *stack);
     size_t n = 0, skip = 0;
 
     for (uint32_t i = 0; i < site->nframes; i++)
-        n += symbolizer_resolve(sym, site->frames[i], st->scratch + n,
-                                STACKS_MAX_INLINED);
+        n += resolve_frame(st, site, site->frames[i], st->scratch + n);
     while (skip < n && stacks_frame_is_allocator(&st->scratch[skip]))
         skip++;
     stack->nframes = n - skip;

@@ -2,10 +2,13 @@
 #include "modules.h"
 
 #include <elf.h>
+#include <stdatomic.h>
 #include <link.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "arena.h"
+#include "spinlock.h"
 #include "writer.h"
 
 static const char *main_exe_path = "";
@@ -75,14 +78,30 @@ static size_t find_build_id(const struct dl_phdr_info *info,
 }
 
 struct module_walk {
+    struct trace_buf *buf;
     uint32_t count;
     int failed;
+    unsigned long long adds, subs;
 };
 
-static int write_module(struct dl_phdr_info *info, size_t size, void *data)
+/* Address ranges of the modules in the last map built, for
+ * modules_cover. Fixed size: a reader racing a rebuild sees a stale or
+ * mixed list (and at worst captures the map once more), never freed
+ * memory. */
+#define KNOWN_MAX 4096
+static struct { uintptr_t start, end; } known[KNOWN_MAX];
+static _Atomic size_t known_count;
+static size_t known_building;
+
+/* A map captured between snapshots, waiting for the next one. */
+static spinlock_t pending_lock;
+static uint8_t *pending_record;
+static size_t pending_len;
+
+static int add_module(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct module_walk *walk = data;
-    struct trace_buf *buf = writer_buf();
+    struct trace_buf *buf = walk->buf;
     const char *path = info->dlpi_name && *info->dlpi_name ? info->dlpi_name
                                                            : main_exe_path;
     const uint8_t *build_id = NULL;
@@ -91,6 +110,8 @@ static int write_module(struct dl_phdr_info *info, size_t size, void *data)
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     (void)size;
 
+    walk->adds = info->dlpi_adds;
+    walk->subs = info->dlpi_subs;
     memset(&m, 0, sizeof m);
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -120,34 +141,125 @@ static int write_module(struct dl_phdr_info *info, size_t size, void *data)
         walk->failed = 1;
         return 1;
     }
+    if (known_building < KNOWN_MAX) {
+        known[known_building].start = lo;
+        known[known_building].end = hi;
+        known_building++;
+    }
     walk->count++;
-    seen_adds = info->dlpi_adds;
-    seen_subs = info->dlpi_subs;
     return 0;
+}
+
+/* Appends a whole MODULES record (generation 0: the writer numbers it). */
+static int build_record(struct trace_buf *buf, struct module_walk *walk)
+{
+    struct mt_rec_modules head = { 0, 0 };
+    size_t head_at;
+
+    memset(walk, 0, sizeof *walk);
+    walk->buf = buf;
+    if (trace_record_begin(buf, MT_REC_MODULES) < 0)
+        return -1;
+    head_at = buf->len;
+    trace_record_put(buf, &head, sizeof head);
+    known_building = 0;
+    dl_iterate_phdr(add_module, walk);
+    if (walk->failed) {
+        trace_record_abandon(buf);
+        return -1;
+    }
+    atomic_store(&known_count, known_building);
+    head.count = walk->count;
+    memcpy(buf->data + head_at, &head, sizeof head);
+    trace_record_end(buf);
+    return 0;
+}
+
+static void number_record(uint8_t *record)
+{
+    uint32_t next = ++generation;
+    memcpy(record + sizeof(struct mt_record_header), &next, sizeof next);
+}
+
+static int write_pending(void)
+{
+    uint8_t *record;
+    size_t len;
+    struct trace_buf *buf;
+    int rc = 0;
+
+    spin_lock(&pending_lock);
+    record = pending_record;
+    len = pending_len;
+    pending_record = NULL;
+    spin_unlock(&pending_lock);
+    if (!record)
+        return 0;
+    if (writer_reserve(len) < 0 || !(buf = writer_buf()) ||
+        buf->cap - buf->len < len) {
+        rc = -1;
+    } else {
+        memcpy(buf->data + buf->len, record, len);
+        number_record(buf->data + buf->len);
+        buf->len += len;
+    }
+    arena_unmap(record, MT_RECORD_MAX + sizeof(struct mt_record_header));
+    return rc;
 }
 
 int modules_write(void)
 {
-    struct mt_rec_modules head = { .generation = generation + 1 };
-    struct module_walk walk = { 0, 0 };
+    struct module_walk walk;
     struct trace_buf *buf;
-    size_t head_at;
+    size_t at;
 
+    if (write_pending() < 0)
+        return -1;
     /* A MODULES record is never split: start it in an empty buffer. */
-    if (writer_flush() < 0 || !(buf = writer_buf()) ||
-        trace_record_begin(buf, MT_REC_MODULES) < 0)
+    if (writer_flush() < 0 || !(buf = writer_buf()))
         return -1;
-    head_at = buf->len;
-    trace_record_put(buf, &head, sizeof head);
-    dl_iterate_phdr(write_module, &walk);
-    if (walk.failed) {
-        trace_record_abandon(buf);
+    at = buf->len;
+    if (build_record(buf, &walk) < 0)
         return -1;
-    }
-    head.count = walk.count;
-    memcpy(buf->data + head_at, &head, sizeof head);
-    trace_record_end(buf);
-    generation++;
+    number_record(buf->data + at);
+    seen_adds = walk.adds;
+    seen_subs = walk.subs;
     written_once = true;
     return 0;
+}
+
+bool modules_cover(const uintptr_t *frames, size_t n)
+{
+    size_t count = atomic_load(&known_count);
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < count && !found; k++)
+            found = frames[i] >= known[k].start && frames[i] < known[k].end;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+void modules_capture(void)
+{
+    size_t cap = MT_RECORD_MAX + sizeof(struct mt_record_header);
+    uint8_t *mem = arena_map(cap), *old;
+    struct module_walk walk;
+    struct trace_buf buf;
+
+    if (!mem)
+        return;
+    /* Built without our locks held: dl_iterate_phdr takes the loader's. */
+    trace_buf_init(&buf, mem, cap);
+    if (build_record(&buf, &walk) < 0) {
+        arena_unmap(mem, cap);
+        return;
+    }
+    spin_lock(&pending_lock);
+    old = pending_record;
+    pending_record = mem;
+    pending_len = buf.len;
+    spin_unlock(&pending_lock);
+    arena_unmap(old, cap);
 }

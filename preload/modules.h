@@ -7,6 +7,8 @@
 #define MTRACE_MODULES_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* The executable's path, for the main program's nameless entry. */
 void modules_init(const char *exe_path);
@@ -16,6 +18,15 @@ bool modules_changed(void);
 
 /* Appends a MODULES record to the writer's buffer: 0 or -1. */
 int modules_write(void);
+
+/* Whether every frame lies in a module of the last map built: a new site
+ * outside them comes from a library loaded since, which may be gone by
+ * the next snapshot. Lock-free; rare callers (new sites only). */
+bool modules_cover(const uintptr_t *frames, size_t n);
+
+/* Captures the module map now; the next snapshot writes it before its
+ * own. Takes no tracer lock while the loader's lock is held. */
+void modules_capture(void);
 
 /* A new file needs the map again even if nothing changed. */
 void modules_forget_written(void);

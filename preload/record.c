@@ -2,6 +2,7 @@
 #include "record.h"
 
 #include "clock.h"
+#include "modules.h"
 #include "options.h"
 #include "sites.h"
 #include "snapshot.h"
@@ -45,13 +46,17 @@ void record_alloc(void *ptr, size_t size, uint32_t kind)
     struct live_block replaced;
     struct site *site;
     uint64_t now;
-    bool stored;
+    bool stored, created;
     size_t n;
 
     n = stack_capture(key.frames, mt_opt.depth);
-    site = sites_intern(&key, n, kind);
+    site = sites_intern(&key, n, kind, &created);
     if (unlikely(!site))
         return;
+    /* A library loaded since the last snapshot may be unloaded before the
+     * next: record the map while this stack's modules are still there. */
+    if (unlikely(created) && !modules_cover(site->frames, site->nframes))
+        modules_capture();
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
     now = clock_now_ns() - tracer_origin_ns;

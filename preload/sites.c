@@ -100,7 +100,7 @@ static struct site *site_create(uint64_t hash, const struct stack_key *key,
 }
 
 struct site *sites_intern(struct stack_key *key, size_t nframes,
-                          uint32_t kind)
+                          uint32_t kind, bool *created)
 {
     size_t key_len = sizeof key->header + nframes * sizeof *key->frames;
     uint64_t hash;
@@ -110,6 +110,7 @@ struct site *sites_intern(struct stack_key *key, size_t nframes,
     key->header = (uint64_t)kind << 32 | nframes;
     hash = stack_hash(&key->header, 1 + nframes);
     slot = &site_cache[hash % SITE_CACHE_SLOTS];
+    *created = false;
     if (slot->site && slot->hash == hash &&
         memcmp(&slot->site->key_header, key, key_len) == 0)
         return slot->site;
@@ -117,8 +118,10 @@ struct site *sites_intern(struct stack_key *key, size_t nframes,
     spin_lock(&sites_lock);
     HASH_FIND_BYHASHVALUE(hh, site_table, key, (unsigned)key_len,
                           (unsigned)hash, site);
-    if (!site)
+    if (!site) {
         site = site_create(hash, key, nframes, kind);
+        *created = site != NULL;
+    }
     spin_unlock(&sites_lock);
 
     if (site) {

@@ -51,10 +51,11 @@ struct stack_key {
     uintptr_t frames[MT_MAX_FRAMES];
 };
 
-/* The site for this stack, created on first sight; NULL when out of
- * memory or ids (the allocation then goes unrecorded). */
+/* The site for this stack, created on first sight (then *created is
+ * set); NULL when out of memory or ids (the allocation then goes
+ * unrecorded). */
 struct site *sites_intern(struct stack_key *key, size_t nframes,
-                          uint32_t kind);
+                          uint32_t kind, bool *created);
 
 struct site *sites_by_id(uint32_t id);
 

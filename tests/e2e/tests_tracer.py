@@ -432,3 +432,24 @@ def python_os_exit_is_flushed():
         check(big, "the 20 bytearrays are survivors")
     finally:
         run.cleanup()
+
+
+@test
+def dlopened_module_frames_survive_dlclose():
+    host = compile_prog("dl_host")
+    plugin = os.path.join(os.path.dirname(host), "libdl_plugin.so")
+    subprocess.run(["gcc", "-O1", "-g", "-shared", "-fPIC", "-o", plugin,
+                    os.path.join(os.path.dirname(__file__), "progs",
+                                 "dl_plugin.c")], check=True)
+    run = Run([host, plugin])
+    try:
+        eq((run.status, run.stdout), (0, b"unloaded\n"), "program ran")
+        report, stderr = analyze(run.only_trace())
+        site = live_site(report, "plugin_alloc")
+        eq((site["live_bytes"], site["live_blocks"]), (600, 3), "survivors")
+        eq(site["frames"][0]["module"], plugin, "module path")
+        eq(site["frames"][0]["file"].split("/")[-1], "dl_plugin.c", "file")
+        eq(collapsed_cost(run.only_trace(), "allocs", "plugin_alloc"), 30,
+           "allocations over 10 loads")
+    finally:
+        run.cleanup()

@@ -8,9 +8,10 @@
 static struct site *intern(const uintptr_t *frames, size_t n, uint32_t kind)
 {
     struct stack_key key;
+    bool created;
     for (size_t i = 0; i < n; i++)
         key.frames[i] = frames[i];
-    return sites_intern(&key, n, kind);
+    return sites_intern(&key, n, kind, &created);
 }
 
 static void drain_dirty(void)
@@ -32,6 +33,19 @@ START_TEST(test_same_stack_same_site)
     ck_assert_ptr_eq(sites_by_id(sa->id), sa);
     ck_assert_uint_eq(sa->nframes, 3);
     ck_assert_uint_eq(sa->frames[2], 0x3000);
+}
+END_TEST
+
+START_TEST(test_created_only_once)
+{
+    uintptr_t f[] = { 0xc0ffee, 0xbeef };
+    struct stack_key key = { .frames = { 0xc0ffee, 0xbeef } };
+    bool created = false;
+    struct site *s = sites_intern(&key, 2, MT_KIND_HEAP, &created);
+    ck_assert(created);
+    ck_assert_ptr_eq(sites_intern(&key, 2, MT_KIND_HEAP, &created), s);
+    ck_assert(!created);
+    ck_assert_ptr_eq(intern(f, 2, MT_KIND_HEAP), s);
 }
 END_TEST
 
@@ -127,6 +141,7 @@ Suite *sites_suite(void)
     Suite *s = suite_create("sites");
     TCase *tc = tcase_create("sites");
     tcase_add_test(tc, test_same_stack_same_site);
+    tcase_add_test(tc, test_created_only_once);
     tcase_add_test(tc, test_many_sites_distinct_ids);
     tcase_add_test(tc, test_counters_and_peak);
     tcase_add_test(tc, test_dirty_list_once_per_site);
