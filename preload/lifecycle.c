@@ -117,7 +117,7 @@ static void finish_trace(uint32_t reason, int32_t status, bool bounded)
                 : (spin_lock(&snapshot_lock), true)) {
         uint64_t t = now_ns();
         int64_t scanned = -1;
-        snapshot_write(t, MT_SNAP_FINAL);
+        snapshot_write(t, MT_SNAP_FINAL, bounded);
         /* Not from a fatal signal: the scan reads all of memory. */
         if (mt_opt.reachability && !bounded)
             scanned = reachability_write_survivors();
@@ -264,7 +264,7 @@ static void exec_prepare(struct exec_undo *undo)
     tracer_in_hook++;
     spin_lock(&snapshot_lock);
     t = now_ns();
-    snapshot_write(t, 0);
+    snapshot_write(t, 0, false);
     undo->armed = true;
     if (tracer_pristine) {
         /* Fork-then-exec: the new program takes over the name. */

@@ -37,7 +37,7 @@ void snapshot_take_if_due(uint64_t now_ns)
         atomic_store_explicit(&snapshot_due_ns,
                               now_ns + (uint64_t)mt_opt.interval_ms * 1000000u,
                               memory_order_relaxed);
-        snapshot_write(now_ns, 0);
+        snapshot_write(now_ns, 0, false);
     }
     spin_unlock(&snapshot_lock);
 }
@@ -137,7 +137,7 @@ static uint64_t peak_rss_bytes(void)
     return (uint64_t)ru.ru_maxrss * 1024u;
 }
 
-int snapshot_write(uint64_t now_ns, uint32_t flags)
+int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
 {
     struct mt_rec_snapshot snap;
     struct mt_site_counters counters;
@@ -146,7 +146,9 @@ int snapshot_write(uint64_t now_ns, uint32_t flags)
 
     if (!writer_is_open())
         return -1;
-    if (modules_changed() && modules_write() < 0)
+    /* A fatal signal may have struck inside the loader, holding the lock
+     * dl_iterate_phdr needs: the last map written will have to do. */
+    if (!from_signal && modules_changed() && modules_write() < 0)
         return -1;
     n = collect_dirty();
     for (size_t i = 0; i < n; i++)

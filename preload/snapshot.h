@@ -27,8 +27,9 @@ static inline void snapshot_if_due(uint64_t now_ns)
 
 /* The rest need snapshot_lock held. */
 
-/* Changed sites, totals, then write(2). flags: enum mt_snapshot_flags. */
-int snapshot_write(uint64_t now_ns, uint32_t flags);
+/* Changed sites, totals, then write(2). flags: enum mt_snapshot_flags.
+ * `from_signal`: a fatal signal handler, which must not touch the loader. */
+int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal);
 
 /* SURVIVORS records for every live block. `bounded`: from a fatal signal,
  * skip what is locked rather than wait. Returns how many were written. */

@@ -453,3 +453,18 @@ def dlopened_module_frames_survive_dlclose():
            "allocations over 10 loads")
     finally:
         run.cleanup()
+
+
+@test
+def fork_while_threads_allocate_never_deadlocks():
+    prog = compile_prog("fork_threads")
+    run = Run([prog], timeout=60)
+    try:
+        eq((run.status, run.stdout), (0, b"0 failures\n"), "all children ran")
+        traces = run.traces()
+        eq(len(traces), 51, "parent and 50 children traced")
+        for t in traces:
+            report, _ = analyze(t)
+            eq(report["truncated"], False, "complete " + t)
+    finally:
+        run.cleanup()
