@@ -88,15 +88,19 @@ static void upper(char *dst, const char *src, size_t n)
 
 static void write_frame(FILE *out, const struct sym_frame *f)
 {
-    fprintf(out, "    at %s", f->function ? f->function : "??");
+    if (f->function)
+        fprintf(out, "    at %s", f->function);
+    else if (f->module)   /* no symbol: module+offset, as addr2line takes */
+        fprintf(out, "    at %s+0x%llx", stacks_basename(f->module),
+                (unsigned long long)f->module_offset);
+    else
+        fprintf(out, "    at 0x%llx", (unsigned long long)f->address);
     if (f->file && f->line > 0)
         fprintf(out, " (%s:%d)", f->file, f->line);
     else if (f->file)
         fprintf(out, " (%s)", f->file);
     if (f->module)
         fprintf(out, " [%s]", stacks_basename(f->module));
-    if (!f->function)
-        fprintf(out, " 0x%llx", (unsigned long long)f->address);
     if (f->inlined)
         fputs(" (inlined)", out);
     fputc('\n', out);
@@ -145,8 +149,14 @@ static void write_site(FILE *out, struct analysis *a,
                 units_format_size(e->unreachable_bytes, l));
     if (stack->nframes == 0)
         fputs("    at ?? (no stack recorded)\n", out);
-    for (size_t i = 0; i < stack->nframes; i++)
+    for (size_t i = 0; i < stack->nframes; i++) {
         write_frame(out, &stack->frames[i]);
+        /* What lies below main is the C runtime's start-up: noise here
+         * (the JSON keeps every frame). */
+        if (stack->frames[i].function &&
+            strcmp(stack->frames[i].function, "main") == 0)
+            break;
+    }
 }
 
 int report_text(FILE *out, struct analysis *a, const struct report_options *o)
