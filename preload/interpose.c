@@ -27,11 +27,12 @@ extern void *__libc_pvalloc(size_t size);
 
 #define EXPORT __attribute__((visibility("default")))
 
-static inline void *after_alloc(void *ptr, size_t size, uint32_t kind)
+static inline void *after_alloc(void *ptr, size_t size, uint32_t kind,
+                                uintptr_t entry_slot)
 {
     int saved_errno = errno;
     tracer_in_hook = 1;
-    record_alloc(ptr, size, kind);
+    record_alloc(ptr, size, kind, entry_slot);
     tracer_in_hook = 0;
     errno = saved_errno;
     return ptr;
@@ -41,7 +42,7 @@ EXPORT void *malloc(size_t size)
 {
     void *ptr = __libc_malloc(size);
     if (ptr && tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP);
+        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
 }
 
@@ -61,11 +62,11 @@ EXPORT void *calloc(size_t n, size_t size)
 {
     void *ptr = __libc_calloc(n, size);
     if (ptr && tracer_should_record())
-        after_alloc(ptr, n * size, MT_KIND_HEAP);
+        after_alloc(ptr, n * size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
 }
 
-static void *traced_realloc(void *old, size_t size)
+static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
 {
     struct live_block block;
     bool detached;
@@ -74,7 +75,7 @@ static void *traced_realloc(void *old, size_t size)
 
     if (!old) {
         ptr = __libc_realloc(NULL, size);
-        return ptr ? after_alloc(ptr, size, MT_KIND_HEAP) : NULL;
+        return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
     }
     saved_errno = errno;
     tracer_in_hook = 1;
@@ -91,7 +92,7 @@ static void *traced_realloc(void *old, size_t size)
         if (detached)
             record_release(&block);
         if (ptr)
-            record_alloc(ptr, size, MT_KIND_HEAP);
+            record_alloc(ptr, size, MT_KIND_HEAP, entry_slot);
     } else if (detached) {
         record_restore(&block);   /* failed: the old block is intact */
     }
@@ -104,7 +105,7 @@ EXPORT void *realloc(void *old, size_t size)
 {
     if (!tracer_should_record())
         return __libc_realloc(old, size);
-    return traced_realloc(old, size);
+    return traced_realloc(old, size, ENTRY_SLOT());
 }
 
 EXPORT void *reallocarray(void *old, size_t n, size_t size)
@@ -121,7 +122,7 @@ EXPORT void *memalign(size_t align, size_t size)
 {
     void *ptr = __libc_memalign(align, size);
     if (ptr && tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP);
+        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
 }
 
@@ -146,7 +147,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
         return ENOMEM;
     *out = ptr;
     if (tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP);
+        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return 0;
 }
 
@@ -154,7 +155,7 @@ EXPORT void *valloc(size_t size)
 {
     void *ptr = __libc_valloc(size);
     if (ptr && tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP);
+        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
 }
 
@@ -162,7 +163,7 @@ EXPORT void *pvalloc(size_t size)
 {
     void *ptr = __libc_pvalloc(size);
     if (ptr && tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP);
+        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
 }
 
@@ -179,7 +180,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 {
     void *ptr = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
     if (ptr != MAP_FAILED && (flags & MAP_ANONYMOUS) && mmap_traced())
-        after_alloc(ptr, len, MT_KIND_MMAP);
+        after_alloc(ptr, len, MT_KIND_MMAP, ENTRY_SLOT());
     return ptr;
 }
 
@@ -253,7 +254,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
         record_restore(&block);
     } else {
         record_release(&block);
-        record_alloc(ptr, new_len, MT_KIND_MMAP);
+        record_alloc(ptr, new_len, MT_KIND_MMAP, ENTRY_SLOT());
     }
     tracer_in_hook = 0;
     errno = saved_errno;

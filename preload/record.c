@@ -7,6 +7,7 @@
 #include "sites.h"
 #include "snapshot.h"
 #include "stack.h"
+#include "stack_cache.h"
 #include "tracer.h"
 
 /* Frees read the clock only now and then, to notice a due snapshot. */
@@ -40,23 +41,35 @@ void record_release(const struct live_block *block)
     sites_count_free(site, size);
 }
 
-void record_alloc(void *ptr, size_t size, uint32_t kind)
+/* The full path: unwind, intern, and maybe teach the stack cache. */
+static struct site *site_of_call(uintptr_t entry_slot, uint32_t kind)
 {
     struct stack_key key;
-    struct live_block replaced;
     struct site *site;
-    uint64_t now;
-    bool stored, created;
-    size_t n;
+    bool created;
+    size_t n = stack_capture(key.frames, mt_opt.depth);
 
-    n = stack_capture(key.frames, mt_opt.depth);
     site = sites_intern(&key, n, kind, &created);
     if (unlikely(!site))
-        return;
+        return NULL;
     /* A library loaded since the last snapshot may be unloaded before the
      * next: record the map while this stack's modules are still there. */
     if (unlikely(created) && !modules_cover(site->frames, site->nframes))
         modules_capture();
+    stack_cache_learn(entry_slot, site);
+    return site;
+}
+
+void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
+{
+    struct live_block replaced;
+    struct site *site;
+    uint64_t now;
+    bool stored;
+
+    site = stack_cache_find(entry_slot);
+    if (!site && !(site = site_of_call(entry_slot, kind)))
+        return;
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
     now = clock_now_ns() - tracer_origin_ns;

@@ -12,7 +12,13 @@
 
 #include "live.h"
 
-void record_alloc(void *ptr, size_t size, uint32_t kind);
+/* entry_slot: where the interposed entry point's return address lives
+ * (ENTRY_SLOT() in it), the key of the stack cache. */
+void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot);
+
+/* Forces a frame pointer in the calling function, whose return address
+ * then sits just above it. */
+#define ENTRY_SLOT() ((uintptr_t)__builtin_frame_address(0) + sizeof(void *))
 
 /* Removes ptr from the live table and counts the free; false when the
  * block was never recorded (allocated before start, or untraced). */

@@ -468,3 +468,32 @@ def fork_while_threads_allocate_never_deadlocks():
             eq(report["truncated"], False, "complete " + t)
     finally:
         run.cleanup()
+
+
+@test
+def stack_cache_never_confuses_call_chains():
+    prog = compile_prog("stack_reuse")
+    run = Run([prog])
+    try:
+        eq((run.status, run.stdout), (0, b"1260\n"), "program ran")
+        report, _ = analyze(run.only_trace())
+        leaf = [s for s in report["sites"] if s["frames"][0]["function"] == "leaf"]
+        by_caller = {}
+        for s in leaf:
+            caller = s["frames"][1]["function"]
+            by_caller[caller] = by_caller.get(caller, 0) + s["live_blocks"]
+        eq(by_caller, {"via_a": 500, "via_b": 500}, "leaf's blocks by caller")
+        depths = {}
+        for s in report["sites"]:
+            names = [f["function"] for f in s["frames"]]
+            if names and names[0] == "recurse":
+                d = names.index("main") - 1
+                depths[d] = depths.get(d, 0) + s["live_blocks"]
+        eq(depths, {d: 20 for d in range(1, 9)}, "recursion depth per block")
+        eq(live_site(report, "deep_then_jump")["live_blocks"], 50, "deep")
+        after = live_site(report, "after_jump")
+        eq(after["live_blocks"], 50, "after the longjmp")
+        eq([f["function"] for f in after["frames"][:2]], ["after_jump", "main"],
+           "after_jump's own chain")
+    finally:
+        run.cleanup()
