@@ -70,7 +70,7 @@ static bool is_process_entry(const char *function)
 {
     static const char *const entries[] = {
         "main", "__libc_start_call_main", "_start", "start_thread", "clone",
-        "clone3",
+        "clone3", "__clone", "__clone3",
     };
     /* Versioned as "__libc_start_main@@GLIBC_2.34" by some symbol tables. */
     if (strncmp(function, "__libc_start_main", 17) == 0)
@@ -81,15 +81,20 @@ static bool is_process_entry(const char *function)
     return false;
 }
 
-/* The innermost function (frame >= 1 in both stacks) that calls both. */
-static const char *shared_caller(const struct site_stack *a,
-                                 const struct site_stack *b)
+/* The innermost function on both stacks, the allocating frame of at most
+ * one of them: a tick that allocates a buffer and calls the push that
+ * grows the array holding it is frames[0] of one site and frames[1] of the
+ * other. Two sites that merely allocate in the same function (frames[0] of
+ * both) are not linked by that alone. Stacks are a few dozen frames and
+ * only non-ok sites are paired, so the quadratic scan stays cheap. */
+static const char *shared_function(const struct site_stack *a,
+                                   const struct site_stack *b)
 {
-    for (size_t i = 1; i < a->nframes; i++) {
+    for (size_t i = 0; i < a->nframes; i++) {
         const char *f = a->functions[i];
         if (!f || is_process_entry(f))
             continue;
-        for (size_t j = 1; j < b->nframes; j++)
+        for (size_t j = i == 0 ? 1 : 0; j < b->nframes; j++)
             if (b->functions[j] && strcmp(f, b->functions[j]) == 0)
                 return f;
     }
@@ -101,8 +106,9 @@ static const char *first_function(const struct site_stack *s)
     return s->nframes && s->functions[0] ? s->functions[0] : "??";
 }
 
-/* Links each leak with the other non-ok sites called from the same place:
- * several structures that grow on the same tick are usually one bug. */
+/* Links each leak with the other non-ok sites that allocate within the
+ * same function: several structures that grow on the same tick are usually
+ * one bug. */
 static void link_growing_sites(struct analysis *a)
 {
     for (size_t i = 0; i < a->nreported; i++) {
@@ -115,7 +121,7 @@ static void link_growing_sites(struct analysis *a)
         for (size_t j = 0; j < a->nreported; j++) {
             struct site_result *other = a->reported[j];
             const struct site_stack *os;
-            const char *caller;
+            const char *shared;
 
             if (leak->verdict.nreasons >= VERDICT_MAX_REASONS)
                 break;
@@ -126,17 +132,17 @@ static void link_growing_sites(struct analysis *a)
                 other->site->id < leak->site->id)
                 continue;
             os = stacks_get(a->stacks, other->site);
-            caller = shared_caller(ls, os);
-            if (!caller)
+            shared = shared_function(ls, os);
+            if (!shared)
                 continue;
             analysis_add_reason(&leak->verdict,
-                                "grows together with site #%u (%s, both "
-                                "called from %s)", other->site->id,
-                                first_function(os), caller);
+                                "grows together with site #%u (%s; both "
+                                "allocate within %s)", other->site->id,
+                                first_function(os), shared);
             analysis_add_reason(&other->verdict,
-                                "grows together with site #%u (%s, both "
-                                "called from %s)", leak->site->id,
-                                first_function(ls), caller);
+                                "grows together with site #%u (%s; both "
+                                "allocate within %s)", leak->site->id,
+                                first_function(ls), shared);
         }
     }
 }

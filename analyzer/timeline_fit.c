@@ -216,9 +216,22 @@ bool timeline_teardown(const struct verdict_point *pts, size_t n,
             last_high = i;
     if (last_high + 1 >= n)
         return false;
+    /* A teardown that spans snapshots (Python frees a list's items one by
+     * one) leaves points on the way down that are still above half the
+     * peak: the drop starts at the top of that descent, or the judged span
+     * would end on a fall and look like a plateau. */
+    while (last_high > 0 &&
+           pts[last_high].live_bytes < pts[last_high - 1].live_bytes)
+        last_high--;
     tail_start = run_end_ns > tail_ns ? run_end_ns - tail_ns : 0;
     if (pts[last_high + 1].t_ns < tail_start)
         return false;
+    /* A teardown only gives back: a series that climbs again after the
+     * fall (a new tooth of a sawtooth) is still working. */
+    for (i = last_high + 2; i < n; i++)
+        if (pts[i].live_bytes > pts[i - 1].live_bytes &&
+            (double)pts[i].live_bytes > end_fraction * (double)peak)
+            return false;
     *drop_ns = pts[last_high + 1].t_ns;
     return true;
 }

@@ -51,9 +51,11 @@ size_t timeline_drawdowns(const struct verdict_point *pts, size_t n,
                           double min_fraction, uint64_t min_bytes);
 
 /* A release at exit: the series ends at no more than end_fraction of its
- * peak, and every point at or above half the peak came before the last
- * tail_ns of the run. On true, *drop_ns is the time of the first point of
- * that final drop (judge the series before it). */
+ * peak, the descent from its last point at or above half the peak (taken
+ * from the top of that descent) starts within the last tail_ns of the run,
+ * and from there on the series only falls (or stays within end_fraction of
+ * the peak). On true, *drop_ns is the time of the first point of that
+ * final drop (judge the series before it). */
 bool timeline_teardown(const struct verdict_point *pts, size_t n,
                        uint64_t run_end_ns, uint64_t tail_ns,
                        double end_fraction, uint64_t *drop_ns);

@@ -9,8 +9,13 @@
  *   fewer than 5: a ramp cannot be told from one step and some noise.
  * - Teardown: a series that ends at <= 10% of its peak, after its last
  *   value >= half the peak, within the last 5% of the run (at least 2
- *   snapshot intervals), was released at exit (Node.js, C++ destructors):
- *   it is judged on the span before that drop.
+ *   snapshot intervals and at least 500 ms), was released at exit
+ *   (Node.js, C++ destructors): it is judged on the span before that drop.
+ *   The 500 ms is for runtimes that go on finalizing after they freed the
+ *   structure: Python 3.11 took up to 220 ms from freeing a list to exit
+ *   on a loaded 2-core machine, whatever the length of the run. The drop
+ *   is taken from the top of its descent (it may span snapshots), and a
+ *   series that climbs again after it is a sawtooth, not a teardown.
  * - Growth is a time-weighted least-squares line over the judged span (from
  *   the site's first snapshot, so a site that starts late is not diluted).
  *   Leak-grade: R^2 >= 0.90 (a staircase of periodic or random appends fits
@@ -57,6 +62,7 @@
 #define MIN_SITE_SNAPSHOTS 5
 #define TEARDOWN_TAIL_SHARE 0.05
 #define TEARDOWN_TAIL_INTERVALS 2
+#define TEARDOWN_TAIL_MIN_NS 500000000ull
 #define TEARDOWN_END_SHARE 0.10
 #define LEAK_MIN_R2 0.90
 #define LEAK_MIN_RISES 4
@@ -207,6 +213,8 @@ static void judge_growth(const struct verdict_input *in, struct evidence *e)
     tail = (uint64_t)((double)in->run_end_ns * TEARDOWN_TAIL_SHARE);
     if (tail < TEARDOWN_TAIL_INTERVALS * e->interval_ns)
         tail = TEARDOWN_TAIL_INTERVALS * e->interval_ns;
+    if (tail < TEARDOWN_TAIL_MIN_NS)
+        tail = TEARDOWN_TAIL_MIN_NS;
     if (!in->truncated &&
         timeline_teardown(in->timeline, in->npoints, in->run_end_ns, tail,
                           TEARDOWN_END_SHARE, &drop) &&

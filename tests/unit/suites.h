@@ -18,6 +18,7 @@
     X(options_suite) \
     X(symbols_suite) \
     X(verdicts_suite) \
+    X(timeline_stats_suite) \
     X(suppressions_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);
