@@ -11,26 +11,39 @@
 
 /* Chains deeper than this are not cached (MTRACE_DEPTH above it). */
 #define CACHE_DEPTH 32
-#define CACHE_ENTRIES 8
+#define CACHE_ENTRIES 16
 /* Sightings of a chain before its slots are learned. */
 #define CACHE_LEARN_AFTER 3
+/* Learning walks with unw_step, which in libunwind costs about as much as
+ * a hundred cache hits save (seven unwinds' work plus a sigprocmask pair
+ * per frame). A thread earns a credit per hit and pays LEARN_COST per
+ * learning, so code whose chains never repeat (an interpreter, sqlite's
+ * VM) stops learning instead of paying for it on every third call. */
+#define LEARN_COST 128
+#define CREDIT_START (4 * LEARN_COST)
+#define CREDIT_MAX (64 * LEARN_COST)
 /* Frames of the tracer between the unwinder and the entry point. */
 #define CACHE_OWN_FRAMES_MAX 8
 
 struct cache_entry {
     uintptr_t entry_slot;
-    uintptr_t entry_return;
     struct site *site;              /* NULL: not learned (yet) */
-    uint32_t sightings;
+    struct site *candidate;         /* site of the last full unwind here */
+    uint32_t sightings;             /* of candidate, in a row */
     uint32_t nslots;
     uintptr_t slots[CACHE_DEPTH];   /* slots[i] holds site->frames[i] */
 };
 
 static __thread struct cache_entry cache[CACHE_ENTRIES];
+static __thread uint32_t learn_credit;
+static __thread bool credit_started;
 
 static inline struct cache_entry *entry_for(uintptr_t entry_slot)
 {
-    return &cache[(entry_slot >> 4) % CACHE_ENTRIES];
+    /* The slot and the call it returns to: loops at the same depth from
+     * different call sites spread over the entries. */
+    uintptr_t key = (entry_slot >> 3) ^ *(const uintptr_t *)entry_slot;
+    return &cache[(key ^ (key >> 7)) % CACHE_ENTRIES];
 }
 
 struct site *stack_cache_find(uintptr_t entry_slot)
@@ -42,6 +55,8 @@ struct site *stack_cache_find(uintptr_t entry_slot)
     for (uint32_t i = 0; i < e->nslots; i++)
         if (*(const uintptr_t *)e->slots[i] != site->frames[i])
             return NULL;
+    if (learn_credit < CREDIT_MAX)
+        learn_credit++;
     return e->site;
 }
 
@@ -89,19 +104,28 @@ static bool learn_slots(struct cache_entry *e, uintptr_t entry_slot,
 void stack_cache_learn(uintptr_t entry_slot, struct site *site)
 {
     struct cache_entry *e = entry_for(entry_slot);
-    uintptr_t entry_return = *(const uintptr_t *)entry_slot;
 
     if (site->nframes > CACHE_DEPTH || site->nframes == 0 ||
-        site->frames[0] != entry_return)
+        site->frames[0] != *(const uintptr_t *)entry_slot)
         return;
-    if (e->entry_slot != entry_slot || e->entry_return != entry_return) {
+    /* The same full chain, not only the same entry: a helper that many
+     * callers share would otherwise be learned again and again, and each
+     * learning costs several unwinds. */
+    if (e->entry_slot != entry_slot || e->candidate != site) {
         e->entry_slot = entry_slot;
-        e->entry_return = entry_return;
+        e->candidate = site;
         e->site = NULL;
         e->sightings = 0;
     }
     if (++e->sightings < CACHE_LEARN_AFTER)
         return;
+    if (!credit_started) {
+        learn_credit = CREDIT_START;
+        credit_started = true;
+    }
+    if (learn_credit < LEARN_COST)
+        return;
+    learn_credit -= LEARN_COST;
     e->sightings = 0;
     e->site = learn_slots(e, entry_slot, site) ? site : NULL;
 }

@@ -9,8 +9,9 @@
  * stack" that rewrites return addresses breaks exceptions and longjmp).
  *
  * Learning a chain's slots needs libunwind's slow step-by-step walk (about
- * seven fast backtraces), so only a chain met three times in a row at one
- * cache slot is learned: loops, not one-off calls.
+ * seven fast backtraces), so only a whole chain met three times in a row
+ * at one cache slot is learned (loops, not one-off calls), and only while
+ * the thread's hits pay for its learning.
  */
 #ifndef MTRACE_STACK_CACHE_H
 #define MTRACE_STACK_CACHE_H
