@@ -166,16 +166,30 @@ int report_text(FILE *out, struct analysis *a, const struct report_options *o)
 
     write_header(out, m);
     write_buckets(out, m, o);
+    /* Leaks first, whatever they hold at the end: a leak the program
+     * released in its teardown holds nothing then, and is the one a
+     * person is hunting. */
     for (size_t i = 0; i < a->nreported; i++) {
         const struct site_result *r = a->reported[i];
-        if (shown >= o->top || r->site->end.live_bytes < o->min_bytes) {
+        if (r->verdict.kind != VERDICT_LEAK)
+            continue;
+        if (shown == 0)
+            fputs("\nSites judged leak:\n", out);
+        write_site(out, a, r);
+        shown++;
+    }
+    for (size_t i = 0, listed = 0; i < a->nreported; i++) {
+        const struct site_result *r = a->reported[i];
+        if (r->verdict.kind == VERDICT_LEAK)
+            continue;
+        if (listed >= o->top || r->site->end.live_bytes < o->min_bytes) {
             hidden++;
             continue;
         }
-        if (shown == 0)
-            fputs("\nTop sites by live bytes:\n", out);
+        if (listed == 0)
+            fputs("\nOther sites by live bytes:\n", out);
         write_site(out, a, r);
-        shown++;
+        listed++;
     }
     if (hidden)
         fprintf(out, "\n(%zu more sites not shown: see --top, --min-bytes, "

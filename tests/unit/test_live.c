@@ -106,6 +106,7 @@ Suite *live_suite(void)
 {
     Suite *s = suite_create("live");
     TCase *tc = tcase_create("live");
+    tcase_set_timeout(tc, 60);   /* 200k blocks on a loaded machine */
     tcase_add_test(tc, test_insert_remove_roundtrip);
     tcase_add_test(tc, test_replace_reports_old_entry);
     tcase_add_test(tc, test_size_clamped_and_site_kept);
