@@ -156,6 +156,9 @@ static void install_fatal_handlers(void)
     }
 }
 
+/* Every tracer lock, in the one order all paths respect: snapshot, sites,
+ * live-table shards, then the leaf locks (arena, pending module map) that
+ * are taken inside the others. */
 static void fork_prepare(void)
 {
     if (atomic_load(&tracer_state) != TRACER_ACTIVE)
@@ -163,9 +166,18 @@ static void fork_prepare(void)
     tracer_in_hook++;
     spin_lock(&snapshot_lock);
     spin_lock(&sites_lock);
-    spin_lock(&arena_lock);
     live_lock_all();
+    spin_lock(&arena_lock);
+    spin_lock(&modules_pending_lock);
     fork_locked = true;
+}
+
+static void fork_unlock_leaves(void)
+{
+    spin_unlock(&modules_pending_lock);
+    spin_unlock(&arena_lock);
+    live_unlock_all();
+    spin_unlock(&sites_lock);
 }
 
 static void fork_parent(void)
@@ -173,9 +185,7 @@ static void fork_parent(void)
     if (!fork_locked)
         return;
     fork_locked = false;
-    live_unlock_all();
-    spin_unlock(&arena_lock);
-    spin_unlock(&sites_lock);
+    fork_unlock_leaves();
     spin_unlock(&snapshot_lock);
     tracer_in_hook--;
 }
@@ -185,9 +195,9 @@ static void fork_child(void)
     if (!fork_locked)
         return;
     fork_locked = false;
-    live_unlock_all();
-    spin_unlock(&arena_lock);
-    spin_unlock(&sites_lock);
+    fork_unlock_leaves();
+    /* Threads that were queueing a site at fork time are gone. */
+    sites_rebuild_dirty_list();
     /* The descriptor and buffer are the parent's: let go of them. */
     writer_forget();
     tracer_pristine = true;

@@ -94,7 +94,7 @@ static _Atomic size_t known_count;
 static size_t known_building;
 
 /* A map captured between snapshots, waiting for the next one. */
-static spinlock_t pending_lock;
+spinlock_t modules_pending_lock;
 static uint8_t *pending_record;
 static size_t pending_len;
 
@@ -188,11 +188,11 @@ static int write_pending(void)
     struct trace_buf *buf;
     int rc = 0;
 
-    spin_lock(&pending_lock);
+    spin_lock(&modules_pending_lock);
     record = pending_record;
     len = pending_len;
     pending_record = NULL;
-    spin_unlock(&pending_lock);
+    spin_unlock(&modules_pending_lock);
     if (!record)
         return 0;
     if (writer_reserve(len) < 0 || !(buf = writer_buf()) ||
@@ -256,10 +256,10 @@ void modules_capture(void)
         arena_unmap(mem, cap);
         return;
     }
-    spin_lock(&pending_lock);
+    spin_lock(&modules_pending_lock);
     old = pending_record;
     pending_record = mem;
     pending_len = buf.len;
-    spin_unlock(&pending_lock);
+    spin_unlock(&modules_pending_lock);
     arena_unmap(old, cap);
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spinlock.h"
+
 /* The executable's path, for the main program's nameless entry. */
 void modules_init(const char *exe_path);
 
@@ -27,6 +29,9 @@ bool modules_cover(const uintptr_t *frames, size_t n);
 /* Captures the module map now; the next snapshot writes it before its
  * own. Takes no tracer lock while the loader's lock is held. */
 void modules_capture(void);
+
+/* Guards the captured map; taken around fork by lifecycle.c. */
+extern spinlock_t modules_pending_lock;
 
 /* A new file needs the map again even if nothing changed. */
 void modules_forget_written(void);

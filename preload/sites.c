@@ -146,6 +146,16 @@ struct site *sites_dirty_next(struct site *site)
     return next;
 }
 
+void sites_rebuild_dirty_list(void)
+{
+    struct site *all = sites_all();
+    atomic_store(&sites_dirty_head, NULL);
+    for (struct site *s = all; s; s = s->next_all)
+        atomic_store(&s->dirty, 0);
+    for (struct site *s = all; s; s = s->next_all)
+        sites_mark_dirty(s);
+}
+
 struct site *sites_all(void)
 {
     return __atomic_load_n(&site_list, __ATOMIC_ACQUIRE);

@@ -109,6 +109,10 @@ static inline void sites_mark_dirty(struct site *site)
 struct site *sites_take_dirty(void);
 struct site *sites_dirty_next(struct site *site);
 
+/* After fork, in the child (one thread): a site another thread was
+ * queueing would stay flagged but unqueued; queue every site afresh. */
+void sites_rebuild_dirty_list(void);
+
 /* Every site, newest first (for rewriting them into a new file). */
 struct site *sites_all(void);
 
