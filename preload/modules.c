@@ -12,6 +12,8 @@
 #include "writer.h"
 
 static const char *main_exe_path = "";
+/* The loader's counters as of the last map built (written or captured). */
+static _Atomic unsigned long long built_adds, built_subs;
 static unsigned long long seen_adds, seen_subs;
 static bool written_once;
 static uint32_t generation;
@@ -169,6 +171,8 @@ static int build_record(struct trace_buf *buf, struct module_walk *walk)
         return -1;
     }
     atomic_store(&known_count, known_building);
+    built_adds = walk->adds;
+    built_subs = walk->subs;
     head.count = walk->count;
     memcpy(buf->data + head_at, &head, sizeof head);
     trace_record_end(buf);
@@ -244,11 +248,18 @@ bool modules_cover(const uintptr_t *frames, size_t n)
 void modules_capture(void)
 {
     size_t cap = MT_RECORD_MAX + sizeof(struct mt_record_header);
-    uint8_t *mem = arena_map(cap), *old;
+    unsigned long long counters[2] = { 0, 0 };
+    uint8_t *mem, *old;
     struct module_walk walk;
     struct trace_buf buf;
 
-    if (!mem)
+    /* Frames outside every module are usually JIT code (V8, LuaJIT, the
+     * JVM), not a new library: rebuild only when the loader says the set
+     * of objects changed since the last map we built. */
+    dl_iterate_phdr(read_counters, counters);
+    if (counters[0] == built_adds && counters[1] == built_subs)
+        return;
+    if (!(mem = arena_map(cap)))
         return;
     /* Built without our locks held: dl_iterate_phdr takes the loader's. */
     trace_buf_init(&buf, mem, cap);
