@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "symtab.h"
+
 /* From libstdc++ (the analyzer links -lstdc++); declared here so this file
  * stays C. */
 char *__cxa_demangle(const char *mangled, char *buffer, size_t *length,
@@ -44,6 +46,7 @@ struct module {
     const char *unusable_reason; /* static text, for the warning */
     bool warned;
     Dwfl_Module *dwfl_module;    /* when MODULE_REPORTED */
+    struct symtab *symbols;      /* built on the first lookup */
 };
 
 struct interned_string {
@@ -100,12 +103,19 @@ static const char *intern(struct symbolizer *sym, const char *text)
 
 static const char *intern_demangled(struct symbolizer *sym, const char *name)
 {
-    char *demangled;
-    const char *interned;
+    char *demangled, unversioned[512];
+    const char *interned, *at;
     int status = -1;
 
     if (!name)
         return NULL;
+    /* "__libc_start_main@@GLIBC_2.34": the version is noise in a stack. */
+    at = strchr(name, '@');
+    if (at && at > name && (size_t)(at - name) < sizeof unversioned) {
+        memcpy(unversioned, name, (size_t)(at - name));
+        unversioned[at - name] = '\0';
+        name = unversioned;
+    }
     if (strncmp(name, "_Z", 2) != 0)
         return intern(sym, name);
     demangled = __cxa_demangle(name, NULL, NULL, &status);
@@ -372,13 +382,12 @@ static int enclosing_scopes(Dwfl_Module *dwfl_module, uint64_t pc,
 
 /* Fills frames for pc inside a reported module; frames[0] arrives holding
  * the module fields. Returns the frame count, at least 1. */
-static size_t describe_reported(struct symbolizer *sym, Dwfl_Module *dwfl_module,
+static size_t describe_reported(struct symbolizer *sym, struct module *mod,
                                 uint64_t pc, struct sym_frame *frames,
                                 size_t capacity)
 {
+    Dwfl_Module *dwfl_module = mod->dwfl_module;
     const struct sym_frame module_only = frames[0];
-    GElf_Sym elf_symbol;
-    GElf_Off symbol_offset;
     const char *symbol_name;
     Dwfl_Line *line_record;
     Dwarf_Die *scopes;
@@ -386,9 +395,11 @@ static size_t describe_reported(struct symbolizer *sym, Dwfl_Module *dwfl_module
     size_t nframes = 0;
     int nscopes;
 
-    symbol_name = intern_demangled(
-        sym, dwfl_module_addrinfo(dwfl_module, pc, &symbol_offset, &elf_symbol,
-                                  NULL, NULL, NULL));
+    if (!mod->symbols && !(mod->symbols = symtab_build(dwfl_module))) {
+        fprintf(stderr, "mtrace-analyze: out of memory (symbol table)\n");
+        exit(2);
+    }
+    symbol_name = intern_demangled(sym, symtab_lookup(mod->symbols, pc));
     frames[0].function = symbol_name;
     line_record = dwfl_module_getsrc(dwfl_module, pc);
     if (line_record) {
@@ -444,7 +455,7 @@ static size_t describe_address(struct symbolizer *sym, uint64_t address,
         warn_unusable_once(sym, mod);
         return 1;
     }
-    return describe_reported(sym, mod->dwfl_module, pc, frames, capacity);
+    return describe_reported(sym, mod, pc, frames, capacity);
 }
 
 size_t symbolizer_resolve(struct symbolizer *sym, uint64_t address,
@@ -500,6 +511,8 @@ void symbolizer_free(struct symbolizer *sym)
         HASH_DEL(sym->strings, string);
         free(string);
     }
+    for (size_t i = 0; sym->modules && i < sym->nmodules; i++)
+        symtab_free(sym->modules[i].symbols);
     if (sym->dwfl)
         dwfl_end(sym->dwfl);
     free(sym->modules);
