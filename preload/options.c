@@ -63,6 +63,7 @@ static const struct option_spec option_table[] = {
     { "MTRACE_MMAP", OPT_BOOL, &mt_opt.mmap, 0, 0, "0 or 1" },
     { "MTRACE_REACHABILITY", OPT_BOOL, &mt_opt.reachability, 0, 0, "0 or 1" },
     { "MTRACE_DISABLE", OPT_BOOL, &mt_opt.disable, 0, 0, "0 or 1" },
+    { "MTRACE_VERBOSE", OPT_BOOL, &mt_opt.verbose, 0, 0, "0 or 1" },
 };
 
 static void option_store(const struct option_spec *spec, const char *text)

@@ -15,6 +15,7 @@ struct mt_options {
     bool mmap;                 /* MTRACE_MMAP */
     bool reachability;         /* MTRACE_REACHABILITY */
     bool disable;              /* MTRACE_DISABLE */
+    bool verbose;              /* MTRACE_VERBOSE */
 };
 
 extern struct mt_options mt_opt;

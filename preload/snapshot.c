@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "modules.h"
+#include "monitor.h"
 #include "options.h"
 #include "record.h"
 #include "sites.h"
@@ -89,8 +90,15 @@ static int write_site(struct site *site)
     return 0;
 }
 
+/* The site whose live bytes grew most since the last snapshot. */
+static struct {
+    const struct site *site;
+    int64_t growth;
+} top_growth;
+
 static void count_site(struct site *site, struct mt_site_counters *c)
 {
+    int64_t growth;
     memset(c, 0, sizeof *c);
     c->site_id = site->id;
     c->live_bytes = atomic_load_explicit(&site->live_bytes, memory_order_relaxed);
@@ -100,6 +108,11 @@ static void count_site(struct site *site, struct mt_site_counters *c)
                                               memory_order_relaxed);
     c->peak_live_bytes = atomic_load_explicit(&site->peak_live_bytes,
                                               memory_order_relaxed);
+    growth = (int64_t)(c->live_bytes - site->reported_live);
+    if (growth > top_growth.growth) {
+        top_growth.site = site;
+        top_growth.growth = growth;
+    }
     reported.allocs += c->allocs - site->reported_allocs;
     reported.frees += c->frees - site->reported_frees;
     reported.bytes_allocated += c->bytes_allocated - site->reported_bytes;
@@ -151,6 +164,8 @@ int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
     if (!from_signal && modules_changed() && modules_write() < 0)
         return -1;
     n = collect_dirty();
+    top_growth.site = NULL;
+    top_growth.growth = 0;
     for (size_t i = 0; i < n; i++)
         if (!dirty_sites[i]->written && write_site(dirty_sites[i]) < 0)
             return -1;
@@ -182,6 +197,9 @@ int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
         !(buf = writer_buf()) ||
         trace_put_record(buf, MT_REC_SNAPSHOT, &snap, sizeof snap) < 0)
         return -1;
+    if (mt_opt.verbose && !from_signal)
+        monitor_line(now_ns, snap.live_bytes, top_growth.site,
+                     top_growth.growth);
     return writer_flush();
 }
 

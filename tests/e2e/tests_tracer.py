@@ -506,3 +506,31 @@ def stack_cache_never_confuses_call_chains():
            "after_jump's own chain")
     finally:
         run.cleanup()
+
+
+@test
+def verbose_monitor_prints_a_line_per_interval():
+    import re
+    prog = compile_prog("interval_leak")
+    native = subprocess.run([prog, "20"], stdout=subprocess.PIPE)
+    run = Run([prog, "20"], env={"MTRACE_VERBOSE": "1"})
+    try:
+        eq((run.status, run.stdout), (0, native.stdout), "program unchanged")
+        pattern = re.compile(
+            r"^mtrace\[(\d+)\]: (\d+\.\d\d) s live (\S+ \S+) \(([+-])(\S+ \S+)\)"
+            r" young \S+ \S+ old \S+ \S+ large \S+ \S+ top growth (.*)$")
+        lines = run.stderr.decode().splitlines()
+        matches = [pattern.match(line) for line in lines]
+        check(all(matches), "every stderr line is a monitor line: %r" % lines)
+        # 20 ticks of 50 ms: about 10 snapshots at 100 ms.
+        check(7 <= len(lines) <= 13, "lines per interval: %d" % len(lines))
+        eq({int(m.group(1)) for m in matches}, {run.proc.pid}, "pid")
+        times = [float(m.group(2)) for m in matches]
+        check(times == sorted(times), "time goes forward")
+        report, _ = analyze(run.only_trace())
+        tick = live_site(report, "tick")
+        growing = [m.group(6) for m in matches[1:-1]]
+        check(all(("site #%d " % tick["id"]) in g for g in growing),
+              "tick's site grows most: %r" % growing)
+    finally:
+        run.cleanup()
