@@ -156,6 +156,27 @@ static void install_fatal_handlers(void)
     }
 }
 
+/* Only flags the request: the interrupted thread may hold any lock. The
+ * copy is written at the next allocation, on a thread at a safe point. */
+static void snapshot_signal_handler(int signo)
+{
+    (void)signo;
+    atomic_store(&snapshot_requested, 1);
+    atomic_store_explicit(&snapshot_due_ns, 0, memory_order_relaxed);
+}
+
+static void install_snapshot_handler(void)
+{
+    struct sigaction sa;
+    if (!mt_opt.snapshot_signal)
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = snapshot_signal_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(mt_opt.snapshot_signal, &sa, NULL);
+}
+
 /* Every tracer lock, in the one order all paths respect: snapshot, sites,
  * live-table shards, then the leaf locks (arena, pending module map) that
  * are taken inside the others. */
@@ -234,6 +255,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     if (start_trace_file(0) == 0) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);
         install_fatal_handlers();
+        install_snapshot_handler();
         atomic_store(&snapshot_due_ns, (uint64_t)mt_opt.interval_ms * 1000000u);
         atomic_store(&tracer_state, TRACER_ACTIVE);
     }

@@ -1,6 +1,7 @@
 /* options.c - see options.h. One table: name, kind, range, default. */
 #include "options.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,7 +45,31 @@ int options_parse_bool(const char *text, bool *value)
     return -1;
 }
 
-enum option_kind { OPT_PATH, OPT_UINT32, OPT_BOOL };
+int options_parse_signal(const char *text, int *signo)
+{
+    static const struct { const char *name; int signo; } names[] = {
+        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
+        { "WINCH", SIGWINCH }, { "PROF", SIGPROF }, { "URG", SIGURG },
+    };
+    uint64_t n;
+    if (!text)
+        return -1;
+    if (strncasecmp(text, "SIG", 3) == 0)
+        text += 3;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcasecmp(text, names[i].name) == 0)
+            return *signo = names[i].signo, 0;
+    if (options_parse_uint(text, 1, (uint64_t)SIGRTMAX, &n) < 0)
+        return -1;
+    /* Signals whose default action or meaning we must not take over. */
+    if (n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS ||
+        n == SIGFPE || n == SIGILL || n == SIGABRT)
+        return -1;
+    *signo = (int)n;
+    return 0;
+}
+
+enum option_kind { OPT_PATH, OPT_UINT32, OPT_BOOL, OPT_SIGNAL };
 
 struct option_spec {
     const char *name;
@@ -64,6 +89,8 @@ static const struct option_spec option_table[] = {
     { "MTRACE_REACHABILITY", OPT_BOOL, &mt_opt.reachability, 0, 0, "0 or 1" },
     { "MTRACE_DISABLE", OPT_BOOL, &mt_opt.disable, 0, 0, "0 or 1" },
     { "MTRACE_VERBOSE", OPT_BOOL, &mt_opt.verbose, 0, 0, "0 or 1" },
+    { "MTRACE_SNAPSHOT_SIGNAL", OPT_SIGNAL, &mt_opt.snapshot_signal, 0, 0,
+      "a signal such as USR2 or 12" },
 };
 
 static void option_store(const struct option_spec *spec, const char *text)
@@ -84,6 +111,9 @@ static void option_store(const struct option_spec *spec, const char *text)
         break;
     case OPT_BOOL:
         bad = options_parse_bool(text, spec->target) < 0;
+        break;
+    case OPT_SIGNAL:
+        bad = options_parse_signal(text, spec->target) < 0;
         break;
     }
     if (bad)

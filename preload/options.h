@@ -16,6 +16,7 @@ struct mt_options {
     bool reachability;         /* MTRACE_REACHABILITY */
     bool disable;              /* MTRACE_DISABLE */
     bool verbose;              /* MTRACE_VERBOSE */
+    int snapshot_signal;       /* MTRACE_SNAPSHOT_SIGNAL, 0 = none */
 };
 
 extern struct mt_options mt_opt;
@@ -29,5 +30,9 @@ int options_parse_uint(const char *text, uint64_t min, uint64_t max,
                        uint64_t *value);
 /* "0" or "1" (also "yes"/"no", "true"/"false", "on"/"off"): 0, or -1. */
 int options_parse_bool(const char *text, bool *value);
+
+/* A signal number or name ("USR2", "SIGUSR2"), not one whose default
+ * action or meaning a tracer must leave alone: 0, or -1. */
+int options_parse_signal(const char *text, int *signo);
 
 #endif

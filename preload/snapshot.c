@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "log.h"
 #include "modules.h"
 #include "monitor.h"
 #include "options.h"
@@ -30,15 +31,34 @@ static struct {
 static struct site **dirty_sites;
 static size_t dirty_cap;
 
+atomic_int snapshot_requested;
+
+/* MTRACE_SNAPSHOT_SIGNAL: a complete trace of the process so far, survivors
+ * included, in a file of its own; the program runs on. */
+static void write_on_demand_copy(uint64_t now_ns)
+{
+    static unsigned copies;
+    uint64_t survivors;
+    if (writer_copy_begin(++copies) < 0)
+        return;
+    survivors = snapshot_write_survivors(false);
+    snapshot_write_end(now_ns, survivors, MT_END_ON_DEMAND, 0, 0);
+    mt_log("wrote %s", writer_path());
+    writer_copy_end();
+}
+
 void snapshot_take_if_due(uint64_t now_ns)
 {
     if (!spin_trylock(&snapshot_lock))
         return;
     if (now_ns >= atomic_load_explicit(&snapshot_due_ns, memory_order_relaxed)) {
+        bool requested = atomic_exchange(&snapshot_requested, 0);
         atomic_store_explicit(&snapshot_due_ns,
                               now_ns + (uint64_t)mt_opt.interval_ms * 1000000u,
                               memory_order_relaxed);
-        snapshot_write(now_ns, 0, false);
+        if (snapshot_write(now_ns, requested ? MT_SNAP_ON_DEMAND : 0,
+                           false) == 0 && requested)
+            write_on_demand_copy(now_ns);
     }
     spin_unlock(&snapshot_lock);
 }

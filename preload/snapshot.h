@@ -15,6 +15,10 @@
 extern spinlock_t snapshot_lock;
 extern _Atomic uint64_t snapshot_due_ns;
 
+/* Set by the MTRACE_SNAPSHOT_SIGNAL handler (which may not take locks or
+ * write): the next allocation takes the snapshot and writes the copy. */
+extern atomic_int snapshot_requested;
+
 /* From the allocation path: takes a snapshot if one is due and no other
  * thread is taking one. */
 void snapshot_take_if_due(uint64_t now_ns);

@@ -171,6 +171,8 @@ enum mt_end_reason {
     MT_END_UNDERSCORE_EXIT = 2,      /* _exit / _Exit */
     MT_END_SIGNAL = 3,               /* fatal signal, status = signal */
     MT_END_EXEC = 4,                 /* the image was replaced by exec */
+    MT_END_ON_DEMAND = 5,            /* a copy taken on MTRACE_SNAPSHOT_SIGNAL;
+                                      * the program ran on */
 };
 
 enum mt_end_flags {

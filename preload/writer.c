@@ -25,6 +25,17 @@ static uint8_t *buffer_mem;
 static struct trace_buf buffer;
 static bool lost_reported;
 
+/* The main trace while writer_copy_begin..end points the writer at a
+ * copy. */
+static struct {
+    int fd;
+    char path[sizeof trace_path];
+    dev_t dev;
+    ino_t ino;
+    uint64_t flushed;
+    bool active;
+} main_trace;
+
 static struct {
     uint32_t type;
     size_t entry_size;
@@ -296,4 +307,92 @@ void writer_forget(void)
     trace_fd = -1;
     buffer.len = 0;
     counted.open = false;
+}
+
+/* mtrace.1234.trace -> mtrace.1234.snap2.trace */
+static int copy_path(unsigned seq, char *out, size_t cap)
+{
+    static const char suffix[] = ".trace";
+    size_t len = strlen(trace_path), slen = sizeof suffix - 1;
+    if (len > slen && strcmp(trace_path + len - slen, suffix) == 0)
+        return snprintf(out, cap, "%.*s.snap%u%s", (int)(len - slen),
+                        trace_path, seq, suffix) < (int)cap ? 0 : -1;
+    return snprintf(out, cap, "%s.snap%u", trace_path, seq) < (int)cap ? 0 : -1;
+}
+
+/* Copies the flushed trace into fd, through the (empty) encode buffer. */
+static int copy_flushed(int to)
+{
+    struct stat st;
+    uint64_t done = 0;
+    int from = open(trace_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (from < 0)
+        return -1;
+    if (fstat(from, &st) < 0 || st.st_dev != trace_dev || st.st_ino != trace_ino) {
+        close(from);
+        return -1;
+    }
+    while (done < flushed_bytes) {
+        size_t want = flushed_bytes - done < buffer.cap
+                          ? (size_t)(flushed_bytes - done) : buffer.cap;
+        ssize_t got = pread(from, buffer.data, want, (off_t)done);
+        if (got <= 0 || write(to, buffer.data, (size_t)got) != got) {
+            close(from);
+            return -1;
+        }
+        done += (uint64_t)got;
+    }
+    close(from);
+    return 0;
+}
+
+int writer_copy_begin(unsigned seq)
+{
+    struct stat st;
+    char path[sizeof trace_path];
+    int fd;
+
+    if (trace_fd < 0 || main_trace.active || writer_flush() < 0 ||
+        copy_path(seq, path, sizeof path) < 0)
+        return -1;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        mt_log("cannot create snapshot file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (copy_flushed(fd) < 0 || fstat(fd, &st) < 0) {
+        mt_log("cannot copy the trace into %s", path);
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    main_trace.fd = trace_fd;
+    memcpy(main_trace.path, trace_path, sizeof trace_path);
+    main_trace.dev = trace_dev;
+    main_trace.ino = trace_ino;
+    main_trace.flushed = flushed_bytes;
+    main_trace.active = true;
+    trace_fd = fd;
+    memcpy(trace_path, path, sizeof path);
+    trace_dev = st.st_dev;
+    trace_ino = st.st_ino;
+    return 0;
+}
+
+void writer_copy_end(void)
+{
+    if (!main_trace.active)
+        return;
+    if (trace_fd >= 0) {
+        writer_flush();
+        if (trace_fd >= 0)
+            close(trace_fd);
+    }
+    buffer.len = 0;
+    trace_fd = main_trace.fd;
+    memcpy(trace_path, main_trace.path, sizeof trace_path);
+    trace_dev = main_trace.dev;
+    trace_ino = main_trace.ino;
+    flushed_bytes = main_trace.flushed;
+    main_trace.active = false;
 }

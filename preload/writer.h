@@ -40,6 +40,13 @@ int writer_counted_end(void);
 uint64_t writer_mark(void);
 int writer_truncate(uint64_t mark);
 
+/* Points the writer at a new file, mtrace.<pid>.snapN.trace beside the
+ * trace, that starts as a copy of everything flushed so far; until
+ * writer_copy_end, records go there. -1 (with one stderr line) if the copy
+ * cannot be made; the main trace is untouched either way. */
+int writer_copy_begin(unsigned seq);
+void writer_copy_end(void);
+
 /* Flushes and closes; with `remove`, the file is unlinked instead. */
 void writer_close(bool remove);
 /* Forgets the file without flushing: a forked child's copy of the

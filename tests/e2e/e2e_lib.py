@@ -62,7 +62,7 @@ class Run:
     """A program run under the tracer in a fresh directory."""
 
     def __init__(self, argv, env=None, timeout=60, kill_after=None,
-                 preload=True, before=None):
+                 preload=True, before=None, signal_after=None):
         self.dir = tempfile.mkdtemp(prefix="mtrace-e2e-")
         if before:
             before(self.dir)
@@ -79,6 +79,9 @@ class Run:
         if kill_after is not None:
             time.sleep(kill_after)
             self.proc.send_signal(signal.SIGKILL)
+        if signal_after is not None:
+            time.sleep(signal_after[0])
+            self.proc.send_signal(signal_after[1])
         self.stdout, self.stderr = self.proc.communicate(timeout=timeout)
         self.status = self.proc.returncode
 

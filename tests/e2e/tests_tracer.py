@@ -534,3 +534,30 @@ def verbose_monitor_prints_a_line_per_interval():
               "tick's site grows most: %r" % growing)
     finally:
         run.cleanup()
+
+
+@test
+def snapshot_signal_writes_a_complete_copy_and_the_program_runs_on():
+    import signal as signals
+    prog = compile_prog("interval_leak")
+    run = Run([prog, "30"], env={"MTRACE_SNAPSHOT_SIGNAL": "USR2"},
+              signal_after=(0.8, signals.SIGUSR2))
+    try:
+        eq(run.status, 0, "the program ran on")
+        check(run.stdout.startswith(b"30 ticks, 30 buffers"), "output")
+        pid = run.proc.pid
+        names = sorted(os.path.basename(t) for t in run.traces())
+        eq(names, ["mtrace.%d.snap1.trace" % pid, "mtrace.%d.trace" % pid],
+           "the trace and its on-demand copy")
+        eq(run.stderr.decode().strip(), "mtrace: wrote mtrace.%d.snap1.trace" % pid,
+           "one line names the copy")
+        copy, _ = analyze(os.path.join(run.dir, names[0]))
+        eq((copy["truncated"], copy["end_reason"]), (False, "snapshot"),
+           "a complete trace")
+        ticks_then = live_site(copy, "tick")["live_blocks"]
+        # About 16 ticks of 50 ms before the signal at 0.8 s.
+        check(8 <= ticks_then <= 24, "survivors at the signal: %d" % ticks_then)
+        final, _ = analyze(os.path.join(run.dir, names[1]))
+        eq(live_site(final, "tick")["live_blocks"], 30, "the main trace goes on")
+    finally:
+        run.cleanup()

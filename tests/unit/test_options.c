@@ -2,6 +2,8 @@
 #include "suites.h"
 #include "options.h"
 
+#include <signal.h>
+
 
 START_TEST(test_uint_good_and_bad)
 {
@@ -39,12 +41,30 @@ START_TEST(test_bool_values)
 }
 END_TEST
 
+START_TEST(test_signal_names)
+{
+    int s = 0;
+    ck_assert_int_eq(options_parse_signal("USR2", &s), 0);
+    ck_assert_int_eq(s, SIGUSR2);
+    ck_assert_int_eq(options_parse_signal("SIGUSR1", &s), 0);
+    ck_assert_int_eq(s, SIGUSR1);
+    ck_assert_int_eq(options_parse_signal("10", &s), 0);
+    ck_assert_int_eq(s, 10);
+    ck_assert_int_eq(options_parse_signal("KILL", &s), -1);
+    ck_assert_int_eq(options_parse_signal("9", &s), -1);
+    ck_assert_int_eq(options_parse_signal("11", &s), -1);
+    ck_assert_int_eq(options_parse_signal("NOPE", &s), -1);
+    ck_assert_int_eq(options_parse_signal("", &s), -1);
+}
+END_TEST
+
 Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
     TCase *tc = tcase_create("options");
     tcase_add_test(tc, test_uint_good_and_bad);
     tcase_add_test(tc, test_bool_values);
+    tcase_add_test(tc, test_signal_names);
     suite_add_tcase(s, tc);
     return s;
 }
