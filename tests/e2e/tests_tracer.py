@@ -471,7 +471,7 @@ def fork_while_threads_allocate_never_deadlocks():
     try:
         eq((run.status, run.stdout), (0, b"0 failures\n"), "all children ran")
         traces = run.traces()
-        eq(len(traces), 51, "parent and 50 children traced")
+        eq(len(traces), 101, "parent and 100 children traced")
         for t in traces:
             report, _ = analyze(t)
             eq(report["truncated"], False, "complete " + t)

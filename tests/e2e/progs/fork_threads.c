@@ -1,4 +1,4 @@
-/* Forks 50 times while 4 threads keep allocating and freeing: neither the
+/* Forks 100 times while 4 threads keep allocating and freeing: neither the
  * parent nor any child may deadlock on a lock another thread held at fork
  * time. Each child allocates a little and exits with status 0. */
 #include <pthread.h>
@@ -26,7 +26,7 @@ int main(void)
     int failures = 0;
     for (int i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, churn, NULL);
-    for (int round = 0; round < 50; round++) {
+    for (int round = 0; round < 100; round++) {
         pid_t pid = fork();
         if (pid == 0) {
             void *volatile p = malloc(100);

@@ -1,0 +1,119 @@
+"""Hostile programs under the tracer: many threads freeing each other's
+blocks, spawn and vfork children, a program's own SIGSEGV handler, a
+program that closes every descriptor, one that forbids new files, and
+kills at random moments. Each keeps its output and status, and leaves a
+readable trace."""
+import os
+import random
+import subprocess
+
+from e2e_lib import Run, analyze, check, compile_prog, eq, test
+
+
+def same_as_native(argv, env=None, timeout=120):
+    native = subprocess.run(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=timeout)
+    run = Run(argv, env=env, timeout=timeout)
+    eq((run.status, run.stdout), (native.returncode, native.stdout),
+       "%s: status and stdout as without mtrace" % " ".join(argv[1:]))
+    return run
+
+
+@test
+def sixteen_threads_freeing_each_others_blocks():
+    prog = compile_prog("hostile")
+    run = same_as_native([prog, "threads16", "10"])
+    try:
+        report, _ = analyze(run.only_trace())
+        totals = report["totals"]
+        eq(report["truncated"], False, "complete")
+        check(totals["allocs"] > 100000, "allocations: %d" % totals["allocs"])
+        eq(totals["allocs"] - totals["frees"], totals["live_blocks"],
+           "allocs - frees == live blocks with 16 threads")
+        hammer = [s for s in report["sites"]
+                  if any(f["function"] == "hammer" for f in s["frames"])]
+        eq(hammer, [], "every mailbox block was freed")
+    finally:
+        run.cleanup()
+
+
+@test
+def posix_spawn_and_vfork_children():
+    prog = compile_prog("hostile")
+    run = same_as_native([prog, "spawn"])
+    try:
+        eq(run.stdout, b"spawned 10 of 10\n", "children ran")
+        traces = run.traces()
+        eq(len(traces), 11, "the parent and its 10 children each traced")
+        programs = {}
+        for t in traces:
+            report, _ = analyze(t)
+            eq(report["truncated"], False, "complete " + t)
+            name = os.path.basename(report["program"])
+            programs[name] = programs.get(name, 0) + 1
+        eq(programs, {"hostile": 1, "true": 10}, "programs traced")
+    finally:
+        run.cleanup()
+
+
+@test
+def program_with_its_own_sigsegv_handler():
+    prog = compile_prog("hostile")
+    run = same_as_native([prog, "segv_handler"])
+    try:
+        eq(run.stdout, b"recovered 3\n", "the program's handler ran")
+        report, _ = analyze(run.only_trace())
+        eq(report["truncated"], False, "complete")
+    finally:
+        run.cleanup()
+
+
+@test
+def program_that_closes_every_descriptor():
+    prog = compile_prog("hostile")
+    run = Run([prog, "close_all", "own.txt"])
+    try:
+        eq((run.status, run.stdout), (0, b"close_all done\n"), "program ran")
+        with open(os.path.join(run.dir, "own.txt"), "rb") as f:
+            eq(f.read(), b"the program's own data\n",
+               "nothing of ours in the program's file")
+        report, _ = analyze(run.only_trace())
+        eq(report["truncated"], False, "the trace was reopened by path")
+        check(report["totals"]["allocs"] >= 800, "allocations after the close")
+    finally:
+        run.cleanup()
+
+
+@test
+def program_that_forbids_new_files():
+    prog = compile_prog("hostile")
+    run = same_as_native([prog, "no_files"])
+    try:
+        # The trace cannot be reopened: what was written before stays
+        # readable, reported as cut short.
+        report, stderr = analyze(run.only_trace())
+        eq(report["truncated"], True, "cut short")
+    finally:
+        run.cleanup()
+
+
+@test
+def sigkill_at_random_moments_never_overcounts():
+    prog = compile_prog("endings")
+    rng = random.Random(1234)
+    for _ in range(20):
+        after = rng.uniform(0.05, 0.5)
+        run = Run([prog, "sleep"], kill_after=after)
+        try:
+            eq(run.status, -9, "killed")
+            report, _ = analyze(run.only_trace())
+            eq(report["truncated"], True, "cut short")
+            ticks = sum(s["allocs"] for s in report["sites"]
+                        if s["frames"] and s["frames"][0]["function"] == "tick")
+            # At most one tick per millisecond of life.
+            check(ticks <= after * 1000 + 10,
+                  "ticks %d after %.3f s" % (ticks, after))
+            totals = report["totals"]
+            check(totals["frees"] <= totals["allocs"], "frees <= allocs")
+        finally:
+            run.cleanup()
