@@ -117,3 +117,45 @@ def sigkill_at_random_moments_never_overcounts():
             check(totals["frees"] <= totals["allocs"], "frees <= allocs")
         finally:
             run.cleanup()
+
+
+@test
+def setuid_program_is_never_traced():
+    import shutil
+    import tempfile
+    if os.geteuid() != 0 or not shutil.which("su"):
+        print("SKIP setuid_program_is_never_traced: needs root and su")
+        return
+    prog = compile_prog("entry_points")
+    where = tempfile.mkdtemp(prefix="mtrace-setuid-")
+    try:
+        os.chmod(where, 0o777)
+        copy = os.path.join(where, "setuid_prog")
+        shutil.copy(prog, copy)
+        lib = os.path.join(where, "libmtrace.so")
+        shutil.copy(os.path.join(os.path.dirname(os.path.dirname(prog)),
+                                 "libmtrace.so"), lib)
+
+        def run_as_nobody():
+            return subprocess.run(
+                ["su", "nobody", "-s", "/bin/sh", "-c",
+                 "cd %s && LD_PRELOAD=%s ./setuid_prog" % (where, lib)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+
+        def traces():
+            return [n for n in os.listdir(where) if n.endswith(".trace")]
+
+        # Control: without the setuid bit, nobody's run is traced.
+        result = run_as_nobody()
+        eq((result.returncode, result.stdout), (0, b"kept 25 blocks\n"),
+           "the program ran")
+        eq(len(traces()), 1, "traced without the setuid bit")
+        for name in traces():
+            os.unlink(os.path.join(where, name))
+        os.chmod(copy, 0o4755)          # setuid root, run by nobody
+        result = run_as_nobody()
+        eq((result.returncode, result.stdout), (0, b"kept 25 blocks\n"),
+           "the setuid program ran")
+        eq(traces(), [], "never traced when setuid")
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
