@@ -14,7 +14,7 @@
 
 enum long_only {
     OPT_FORMAT = 256, OPT_YOUNG, OPT_LARGE, OPT_TOP, OPT_MIN_BYTES, OPT_COST,
-    OPT_FAIL_ON_LEAK, OPT_SUPPRESSIONS,
+    OPT_FAIL_ON_LEAK, OPT_SUPPRESSIONS, OPT_DIFF,
 };
 
 static const struct option long_options[] = {
@@ -27,6 +27,7 @@ static const struct option long_options[] = {
     { "cost", required_argument, NULL, OPT_COST },
     { "fail-on-leak", no_argument, NULL, OPT_FAIL_ON_LEAK },
     { "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+    { "diff", no_argument, NULL, OPT_DIFF },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -36,10 +37,13 @@ static void usage(FILE *out)
 {
     fputs(
 "Usage: mtrace-analyze [OPTIONS] FILE.trace\n"
+"       mtrace-analyze --diff [--format text|json] BEFORE.trace AFTER.trace\n"
 "Reports on a trace recorded by LD_PRELOAD=libmtrace.so: who holds the\n"
 "memory, how old it is, and which call sites leak.\n"
 "\n"
-"  --format FORMAT       text (default), json or collapsed (flame graphs)\n"
+"  --format FORMAT       text (default), json, html (one self-contained\n"
+"                        page: charts, sortable table, flame graph) or\n"
+"                        collapsed (stacks for flame graph tools)\n"
 "  -o, --output FILE     write the report to FILE instead of stdout\n"
 "  --young DURATION      survivors younger than this are young (default 1s;\n"
 "                        units ns, us, ms, s, m, h: e.g. 500ms, 2s)\n"
@@ -48,9 +52,12 @@ static void usage(FILE *out)
 "  --top N               text: show the N sites with most live bytes\n"
 "                        (default 10)\n"
 "  --min-bytes BYTES     text: hide sites with fewer live bytes\n"
-"  --cost COST           collapsed: live (default), allocs, bytes or peak\n"
+"  --cost COST           collapsed and html's flame graph: live (default),\n"
+"                        allocs, bytes or peak\n"
 "  --fail-on-leak        exit with status 3 when a site is judged a leak\n"
 "  --suppressions FILE   LeakSanitizer-style file of leak:PATTERN lines\n"
+"  --diff                compare two recordings of one program: live bytes\n"
+"                        per call stack, matched by function and file\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
@@ -85,17 +92,18 @@ static int parse_choice(const char *text, const char *const *names,
 /* One option's value; returns -1 after printing the error line. */
 static int apply_option(int c, const char *arg, struct options *o, FILE *err)
 {
-    static const char *const formats[] = { "text", "json", "collapsed" };
+    static const char *const formats[] = { "text", "json", "collapsed",
+                                             "html" };
     static const char *const costs[] = { "live", "allocs", "bytes", "peak" };
     char why[200];
     int choice;
 
     switch (c) {
     case OPT_FORMAT:
-        choice = parse_choice(arg, formats, 3);
+        choice = parse_choice(arg, formats, 4);
         if (choice < 0) {
             fprintf(err, "mtrace-analyze: unknown --format '%s' (use text, "
-                    "json or collapsed)\n", arg);
+                    "json, html or collapsed)\n", arg);
             return -1;
         }
         o->format = (enum options_format)choice;
@@ -114,6 +122,9 @@ static int apply_option(int c, const char *arg, struct options *o, FILE *err)
         return 0;
     case OPT_SUPPRESSIONS:
         o->suppressions = arg;
+        return 0;
+    case OPT_DIFF:
+        o->diff = true;
         return 0;
     case OPT_FAIL_ON_LEAK:
         o->fail_on_leak = true;
@@ -185,6 +196,20 @@ enum options_result options_parse(int argc, char **argv, struct options *o,
     if (optind >= argc) {
         fprintf(err, "mtrace-analyze: no trace file given (see --help)\n");
         return OPTIONS_EXIT_USAGE;
+    }
+    if (o->diff) {
+        if (optind + 2 != argc) {
+            fprintf(err, "mtrace-analyze: --diff takes two trace files, "
+                    "BEFORE and AFTER\n");
+            return OPTIONS_EXIT_USAGE;
+        }
+        if (o->format != FORMAT_TEXT && o->format != FORMAT_JSON) {
+            fprintf(err, "mtrace-analyze: --diff writes text or json\n");
+            return OPTIONS_EXIT_USAGE;
+        }
+        o->diff_before = argv[optind];
+        o->trace = argv[optind + 1];
+        return OPTIONS_RUN;
     }
     if (optind + 1 < argc) {
         fprintf(err, "mtrace-analyze: one trace file at a time ('%s' is one "

@@ -10,7 +10,7 @@
 
 #include "report.h"
 
-enum options_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_COLLAPSED };
+enum options_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_COLLAPSED, FORMAT_HTML };
 
 struct options {
     enum options_format format;
@@ -19,6 +19,8 @@ struct options {
     bool fail_on_leak;
     struct report_options report;
     const char *trace;
+    bool diff;                      /* --diff BEFORE AFTER */
+    const char *diff_before;        /* BEFORE; trace is then AFTER */
 };
 
 enum options_result {

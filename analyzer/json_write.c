@@ -2,12 +2,13 @@
 #include "json_write.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (n bytes available), or 0 when
  * the bytes there are not one: overlong forms, surrogates and code points
  * above U+10FFFF are invalid too (RFC 3629). */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
+size_t utf8_sequence_length(const unsigned char *s, size_t n)
 {
     size_t len;
     uint32_t cp;
@@ -39,7 +40,10 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
     return len;
 }
 
-void json_string_n(FILE *out, const char *s, size_t n)
+/* html_safe: also '<', '>' and '&' as \u escapes, so that the string can
+ * stand inside an HTML <script> element: no "</script>" or "<!--" can
+ * end or change it there, whatever the trace's names hold. */
+static void write_string(FILE *out, const char *s, size_t n, bool html_safe)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -58,12 +62,12 @@ void json_string_n(FILE *out, const char *s, size_t n)
         case '\b': fputs("\\b", out); i++; continue;
         case '\f': fputs("\\f", out); i++; continue;
         }
-        if (c < 0x20) {
+        if (c < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
             fprintf(out, "\\u%04x", c);
             i++;
             continue;
         }
-        len = utf8_sequence(p + i, n - i);
+        len = utf8_sequence_length(p + i, n - i);
         if (len == 0) {
             fputs("\\ufffd", out);
             i++;
@@ -75,12 +79,25 @@ void json_string_n(FILE *out, const char *s, size_t n)
     putc('"', out);
 }
 
+void json_string_n(FILE *out, const char *s, size_t n)
+{
+    write_string(out, s, n, false);
+}
+
 void json_string(FILE *out, const char *s)
 {
     if (!s)
         fputs("null", out);
     else
-        json_string_n(out, s, strlen(s));
+        write_string(out, s, strlen(s), false);
+}
+
+void json_string_script(FILE *out, const char *s)
+{
+    if (!s)
+        fputs("null", out);
+    else
+        write_string(out, s, strlen(s), true);
 }
 
 void json_double(FILE *out, double v)

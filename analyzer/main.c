@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "diff.h"
 #include "model.h"
 #include "cli.h"
 #include "report.h"
@@ -26,6 +27,8 @@ static int write_report(FILE *out, const struct options *o,
         return report_json(out, a, &o->report);
     case FORMAT_COLLAPSED:
         return report_collapsed(out, a, &o->report);
+    case FORMAT_HTML:
+        return report_html(out, a, &o->report);
     }
     return -1;
 }
@@ -66,6 +69,32 @@ static void warn_about_cut(const struct options *o, const struct model *m)
                 "snapshot; ages are estimates\n", o->trace);
 }
 
+static int run_diff(const struct options *o)
+{
+    struct diff_options d = {
+        .thresholds = o->report.thresholds,
+        .json = o->format == FORMAT_JSON,
+        .top = o->report.top,
+    };
+    FILE *out = stdout;
+    char err[700];
+    int rc;
+
+    if (o->output && !(out = fopen(o->output, "w"))) {
+        fprintf(stderr, "mtrace-analyze: %s: %s\n", o->output, strerror(errno));
+        return EXIT_USAGE;
+    }
+    rc = diff_report(out, o->diff_before, o->trace, &d, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "mtrace-analyze: %s\n", err);
+    if ((out != stdout && fclose(out) != 0) || fflush(stdout) != 0) {
+        fprintf(stderr, "mtrace-analyze: writing the report: %s\n",
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    return rc < 0 ? EXIT_USAGE : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options opts;
@@ -84,6 +113,8 @@ int main(int argc, char **argv)
     case OPTIONS_RUN:
         break;
     }
+    if (opts.diff)
+        return run_diff(&opts);
     if (opts.suppressions) {
         sup = suppressions_load(opts.suppressions, err, sizeof err);
         if (!sup) {

@@ -24,13 +24,22 @@ struct report_options {
     struct bucket_thresholds thresholds;
     size_t top;             /* text: sites shown */
     uint64_t min_bytes;     /* text: sites with fewer live bytes hidden */
-    enum report_cost cost;  /* collapsed */
+    enum report_cost cost;  /* collapsed, html's flame graph */
 };
 
 int report_text(FILE *out, struct analysis *a, const struct report_options *o);
 int report_json(FILE *out, struct analysis *a, const struct report_options *o);
 int report_collapsed(FILE *out, struct analysis *a,
                      const struct report_options *o);
+int report_html(FILE *out, struct analysis *a, const struct report_options *o);
+
+/* A site's value under --cost. */
+uint64_t report_site_cost(const struct model_site *s, enum report_cost cost);
+/* A frame's name in a flame graph: its function, else module+0xoffset (as
+ * addr2line takes it) or its address, written into buf. */
+#define REPORT_FRAME_LABEL_MAX 320
+const char *report_frame_label(const struct sym_frame *f,
+                               char buf[REPORT_FRAME_LABEL_MAX]);
 
 /* "exit", "_exit", "signal", "exec", or NULL when unknown. */
 const char *report_end_reason(uint32_t reason);

@@ -7,17 +7,6 @@
 
 #include "stacks.h"
 
-static uint64_t site_cost(const struct model_site *s, enum report_cost cost)
-{
-    switch (cost) {
-    case REPORT_COST_LIVE: return s->end.live_bytes;
-    case REPORT_COST_ALLOCS: return s->counters.allocs;
-    case REPORT_COST_BYTES: return s->counters.bytes_allocated;
-    case REPORT_COST_PEAK: return s->counters.peak_live_bytes;
-    }
-    return 0;
-}
-
 /* ';' separates frames and a newline ends a line: neither may appear in a
  * frame's name. Spaces may (the value follows the last one). */
 static void write_name(FILE *out, const char *name)
@@ -28,13 +17,9 @@ static void write_name(FILE *out, const char *name)
 
 static void write_frame(FILE *out, const struct sym_frame *f)
 {
-    if (f->function)
-        write_name(out, f->function);
-    else if (f->module) {
-        write_name(out, stacks_basename(f->module));
-        fprintf(out, "+0x%llx", (unsigned long long)f->module_offset);
-    } else
-        fprintf(out, "0x%llx", (unsigned long long)f->address);
+    char label[REPORT_FRAME_LABEL_MAX];
+
+    write_name(out, report_frame_label(f, label));
 }
 
 int report_collapsed(FILE *out, struct analysis *a,
@@ -44,7 +29,7 @@ int report_collapsed(FILE *out, struct analysis *a,
 
     for (size_t i = 0; i < m->nsites; i++) {
         const struct model_site *s = m->sites[i];
-        uint64_t cost = site_cost(s, o->cost);
+        uint64_t cost = report_site_cost(s, o->cost);
         const struct site_stack *stack;
 
         if (cost == 0)

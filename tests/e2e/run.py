@@ -16,6 +16,7 @@ import e2e_lib  # noqa: E402
 import tests_tracer  # noqa: E402,F401
 import tests_hostile  # noqa: E402,F401
 import tests_verdicts  # noqa: E402,F401
+import tests_reports  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(e2e_lib.main())

@@ -1,4 +1,5 @@
-/* test_json_write.c - JSON strings for any bytes, numbers always valid. */
+/* test_json_write.c - JSON strings for any bytes, numbers always valid;
+ * the same strings made safe for HTML (html_write.h). */
 #include "suites.h"
 
 #include <math.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html_write.h"
 #include "json_write.h"
 
 static char *capture_string(const char *s, size_t n)
@@ -73,6 +75,49 @@ START_TEST(test_numbers_and_null)
 }
 END_TEST
 
+/* What one writer makes of s. */
+static void expect_written(void (*write)(FILE *, const char *), const char *s,
+                           const char *expected)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    ck_assert_ptr_nonnull(out);
+    write(out, s);
+    fclose(out);
+    ck_assert_str_eq(text, expected);
+    free(text);
+}
+
+static void html_cut_5(FILE *out, const char *s)
+{
+    html_text_cut(out, s, 5);
+}
+
+START_TEST(test_script_safe)
+{
+    /* Inside <script>, neither "</script>" nor "<!--" may survive. */
+    expect_written(json_string_script, "</script><!--&",
+                   "\"\\u003c/script\\u003e\\u003c!--\\u0026\"");
+    expect_written(json_string_script, "tick\xff",
+                   "\"tick\\ufffd\"");
+    expect_written(json_string_script, NULL, "null");
+}
+END_TEST
+
+START_TEST(test_html_text)
+{
+    expect_written(html_text, "<img src=x onerror='a(1)'>&\"",
+                   "&lt;img src=x onerror=&#39;a(1)&#39;&gt;&amp;&quot;");
+    expect_written(html_text, "caf\xc3\xa9\xff\x01",
+                   "caf\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+    expect_written(html_text, NULL, "");
+    /* Cut by characters, never inside one; escapes count as one. */
+    expect_written(html_cut_5, "\xc3\xa9<abcdef", "\xc3\xa9&lt;abc..");
+    expect_written(html_cut_5, "abcde", "abcde");
+}
+END_TEST
+
 Suite *json_write_suite(void)
 {
     Suite *s = suite_create("json_write");
@@ -80,6 +125,8 @@ Suite *json_write_suite(void)
     tcase_add_test(tc, test_escapes);
     tcase_add_test(tc, test_utf8);
     tcase_add_test(tc, test_numbers_and_null);
+    tcase_add_test(tc, test_script_safe);
+    tcase_add_test(tc, test_html_text);
     suite_add_tcase(s, tc);
     return s;
 }
