@@ -352,3 +352,28 @@ def diff_matches_sites_by_stack_across_builds():
     finally:
         before.cleanup()
         after.cleanup()
+
+
+@test
+def mtrace_run_reports_and_keeps_the_exit_status():
+    prog = compile_prog("fork_exec")
+    run_script = os.path.join(ROOT, "scripts", "mtrace-run")
+    out = subprocess.run([run_script, "--top", "2", "--", prog],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=120)
+    eq(out.returncode, 0, "the program's status")
+    stdout = out.stdout.decode()
+    check("parent" in stdout and "fork child" in stdout,
+          "the program's own output on stdout: %r" % stdout)
+    check("mtrace report" not in stdout, "reports stay off stdout")
+    stderr = out.stderr.decode()
+    eq(stderr.count("mtrace report: "), 3,
+       "a report for the parent, the fork child and the exec'd child")
+    check("parent_keeps" in stderr, "the parent's site")
+    for argv, status in ((["sh", "-c", "exit 3"], 3),
+                         (["sh", "-c", "kill -9 $$"], 128 + 9)):
+        out = subprocess.run([run_script, "--"] + argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=60)
+        eq(out.returncode, status, "status of %r" % argv)
+    bad = subprocess.run([run_script, "--top", "2"], stderr=subprocess.PIPE)
+    eq(bad.returncode, 2, "no program is a usage error")
