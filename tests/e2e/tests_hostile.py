@@ -159,3 +159,29 @@ def setuid_program_is_never_traced():
         eq(traces(), [], "never traced when setuid")
     finally:
         shutil.rmtree(where, ignore_errors=True)
+
+
+@test
+def planted_symlink_is_never_followed_and_traces_are_private():
+    import stat
+    prog = compile_prog("entry_points")
+    victim_dir = __import__("tempfile").mkdtemp(prefix="mtrace-victim-")
+    victim = os.path.join(victim_dir, "victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    run = Run([prog], env={"MTRACE_OUT": "shared.trace"},
+              before=lambda d: os.symlink(victim,
+                                          os.path.join(d, "shared.trace")))
+    try:
+        eq((run.status, run.stdout), (0, b"kept 25 blocks\n"), "program ran")
+        with open(victim) as f:
+            eq(f.read(), "precious\n", "the symlink's target is untouched")
+        written = os.path.join(run.dir, "shared.2.trace")
+        check(os.path.isfile(written) and not os.path.islink(written),
+              "the trace went to a fresh name")
+        eq(stat.S_IMODE(os.stat(written).st_mode), 0o600, "mode 0600")
+        report, _ = analyze(written)
+        eq(report["truncated"], False, "complete")
+    finally:
+        run.cleanup()
+        __import__("shutil").rmtree(victim_dir, ignore_errors=True)
