@@ -1,4 +1,5 @@
-# mtrace - see README.md. `make`, `make check`, `make demo`, `make install`.
+# mtrace - see README.md. `make`, `make check`, `make demo`, `make install`,
+# `make fuzz` (FUZZ_SECONDS=600 by default).
 
 PREFIX ?= /usr/local
 BUILD  ?= build
@@ -34,7 +35,29 @@ UNIT_PRELOAD_OBJS := $(PRELOAD_PURE_SRCS:%.c=$(BUILD)/obj/unit/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all check unit e2e demo install clean deps bench
+# Sanitizer builds of the analyzer and the unit tests, each in its own
+# directory under $(BUILD): ASan+UBSan for everything, TSan for the suites
+# that run threads. Any report aborts (no recovery), so a test run fails.
+# GCC leaves float-cast-overflow out of "undefined"; a double cast to an
+# integer it does not fit is exactly what damaged traces cause.
+ASAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow \
+              -fno-omit-frame-pointer -fno-sanitize-recover=all
+TSAN_FLAGS := -fsanitize=thread
+TSAN_SUITES := sites
+# The fuzzer needs clang's libFuzzer (package libclang-rt-dev).
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 60
+FUZZ_DIR   := $(BUILD)/fuzz
+# End-to-end programs whose traces seed the fuzzer; interval_leak also
+# feeds the unit test that runs mtrace-analyze on damaged traces.
+SEED_PROGS := $(addprefix $(BUILD)/progs/,interval_leak lost_blocks \
+                mmap_anon dl_host endings stack_reuse libdl_plugin.so)
+
+.PHONY: all check unit e2e demo install clean deps bench \
+        sanitize asan-unit tsan-unit fuzz fuzz-build
 all: $(BUILD)/libmtrace.so $(BUILD)/mtrace-analyze
 
 deps: $(DEPS_STAMP)
@@ -59,6 +82,37 @@ $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ANALYZER_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
+$(BUILD)/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) -c $< -o $@
+
+# One instrumented build: $(1) its directory under $(BUILD), $(2) the
+# compiler, $(3) the flags it compiles and links with.
+define INSTRUMENTED_BUILD
+$(BUILD)/$(1)/obj/analyzer/%.o: analyzer/%.c | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) $$(ANALYZER_CFLAGS) $(3) -c $$< -o $$@
+
+$(BUILD)/$(1)/obj/unit/preload/%.o: preload/%.c | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) $$(PRELOAD_CFLAGS) $(3) -c $$< -o $$@
+
+$(BUILD)/$(1)/obj/tests/%.o: tests/%.c | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) $$(ANALYZER_CFLAGS) $$(CHECK_CFLAGS) $(3) -c $$< -o $$@
+
+$(BUILD)/$(1)/mtrace-analyze: $(ANALYZER_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
+	$(2) $(3) -o $$@ $$^ $$(ANALYZER_LIBS)
+
+$(BUILD)/$(1)/unit-tests: $(UNIT_SRCS:%.c=$(BUILD)/$(1)/obj/%.o) \
+                          $(ANALYZER_LIB_SRCS:%.c=$(BUILD)/$(1)/obj/%.o) \
+                          $(PRELOAD_PURE_SRCS:%.c=$(BUILD)/$(1)/obj/unit/%.o)
+	$(2) $(3) -o $$@ $$^ $$(ANALYZER_LIBS) $$(PRELOAD_LIBS) $$(CHECK_LIBS)
+endef
+$(eval $(call INSTRUMENTED_BUILD,asan,$(CC),$(ASAN_FLAGS)))
+$(eval $(call INSTRUMENTED_BUILD,tsan,$(CC),$(TSAN_FLAGS)))
+$(eval $(call INSTRUMENTED_BUILD,fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
+
 $(BUILD)/libmtrace.so: $(PRELOAD_OBJS)
 	$(CC) -shared -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,now -Wl,--version-script=preload/exports.map
 
@@ -68,13 +122,66 @@ $(BUILD)/mtrace-analyze: $(ANALYZER_OBJS)
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(ANALYZER_LIB_OBJS) $(UNIT_PRELOAD_OBJS)
 	$(CC) -o $@ $^ $(ANALYZER_LIBS) $(PRELOAD_LIBS) $(CHECK_LIBS)
 
-unit: $(BUILD)/unit-tests all
-	$(BUILD)/unit-tests
+$(BUILD)/progs/%: tests/e2e/progs/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls \
+	    -pthread -o $@ $< -ldl
+
+$(BUILD)/progs/lib%.so: tests/e2e/progs/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fno-omit-frame-pointer -shared -fPIC -o $@ $<
+
+# The damaged-trace test runs $(BUILD)/progs/interval_leak under the tracer
+# and MTRACE_TEST_ANALYZE on what it wrote.
+UNIT_RUN_DEPS := all $(BUILD)/progs/interval_leak
+unit: $(BUILD)/unit-tests $(UNIT_RUN_DEPS)
+	MTRACE_TEST_BUILD=$(BUILD) MTRACE_TEST_ANALYZE=$(BUILD)/mtrace-analyze \
+	    $(BUILD)/unit-tests
 
 e2e: all
 	tests/e2e/run.sh $(BUILD)
 
-check: unit e2e
+sanitize: asan-unit tsan-unit
+
+asan-unit: $(BUILD)/asan/unit-tests $(BUILD)/asan/mtrace-analyze $(UNIT_RUN_DEPS)
+	MTRACE_TEST_BUILD=$(BUILD) \
+	    MTRACE_TEST_ANALYZE=$(BUILD)/asan/mtrace-analyze \
+	    $(BUILD)/asan/unit-tests
+
+# CK_FORK=no: one process, so TSan sees every test's threads together and
+# its exit status (66 on a report) is the run's.
+tsan-unit: $(BUILD)/tsan/unit-tests
+	CK_FORK=no CK_RUN_SUITE=$(TSAN_SUITES) TSAN_OPTIONS=halt_on_error=1 \
+	    $(BUILD)/tsan/unit-tests
+
+$(FUZZ_DIR)/fuzz-trace: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_trace.o \
+                        $(ANALYZER_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(ANALYZER_LIBS)
+
+$(BUILD)/forge-seeds: $(BUILD)/obj/tests/fuzz/forge_seeds.o \
+                      $(BUILD)/obj/unit/preload/trace_encode.o
+	$(CC) -o $@ $^
+
+# Seeds are remade when the tracer or the seed programs change.
+$(FUZZ_DIR)/seeds.stamp: $(BUILD)/libmtrace.so $(BUILD)/forge-seeds \
+                         $(SEED_PROGS) tests/fuzz/real_seeds.sh
+	rm -rf $(FUZZ_DIR)/seeds
+	mkdir -p $(FUZZ_DIR)/seeds
+	$(BUILD)/forge-seeds $(FUZZ_DIR)/seeds
+	tests/fuzz/real_seeds.sh $(BUILD) $(FUZZ_DIR)/seeds
+	@touch $@
+
+fuzz-build: $(FUZZ_DIR)/fuzz-trace $(FUZZ_DIR)/seeds.stamp
+
+# Crashes, hangs and sanitizer reports fail; the corpus under
+# $(FUZZ_DIR)/corpus grows from one run to the next.
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# The short fuzzing run comes last and alone, so that it gets a whole CPU
+# and does not slow the timing-sensitive end-to-end tests.
+check: unit e2e sanitize fuzz-build
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
 demo: all
 	@tests/e2e/demo.sh $(BUILD)
@@ -93,4 +200,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path '*/obj/*' -name '*.d' 2>/dev/null)

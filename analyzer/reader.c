@@ -16,6 +16,12 @@
  * damage, and the bound keeps the id table from growing without limit. */
 #define READER_SITE_ID_SLACK (1u << 20)
 
+/* Times are nanoseconds since the process started: 2^62 ns is 146 years,
+ * so a larger one is damage. The bound also keeps the analysis's time
+ * arithmetic (gaps between births scaled by a tolerance, sums of
+ * durations) inside uint64_t. */
+#define READER_TIME_MAX (1ull << 62)
+
 /* Large reads: stdio then calls read(2) once per megabyte. */
 #define READER_STDIO_BUFFER (1u << 20)
 
@@ -128,13 +134,39 @@ static int check_header(const struct mt_file_header *h, size_t got,
     return 0;
 }
 
+/* Takes over `file` (and `stdio_buffer`, may be NULL) and checks the file
+ * header; both are released on failure. */
+static struct trace_reader *reader_start(FILE *file, char *stdio_buffer,
+                                         char *err, size_t errlen)
+{
+    struct trace_reader *r = xcalloc(1, sizeof *r);
+    struct mt_file_header header;
+    size_t got;
+
+    r->file = file;
+    r->stdio_buffer = stdio_buffer;
+    if (stdio_buffer)
+        setvbuf(file, stdio_buffer, _IOFBF, READER_STDIO_BUFFER);
+    memset(&header, 0, sizeof header);
+    got = fread_unlocked(&header, 1, sizeof header, file);
+    if (ferror(file)) {
+        snprintf(err, errlen, "read error: %s", strerror(errno));
+        reader_close(r);
+        return NULL;
+    }
+    if (check_header(&header, got, err, errlen) < 0) {
+        reader_close(r);
+        return NULL;
+    }
+    r->offset = sizeof header;
+    r->payload = xmalloc(MT_RECORD_MAX);
+    return r;
+}
+
 struct trace_reader *reader_open(const char *path, char *err, size_t errlen)
 {
-    struct trace_reader *r;
-    struct mt_file_header header;
     struct stat st;
     FILE *file;
-    size_t got;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
@@ -153,24 +185,23 @@ struct trace_reader *reader_open(const char *path, char *err, size_t errlen)
         close(fd);
         return NULL;
     }
-    r = xcalloc(1, sizeof *r);
-    r->file = file;
-    r->stdio_buffer = xmalloc(READER_STDIO_BUFFER);
-    setvbuf(file, r->stdio_buffer, _IOFBF, READER_STDIO_BUFFER);
-    memset(&header, 0, sizeof header);
-    got = fread_unlocked(&header, 1, sizeof header, file);
-    if (ferror(file)) {
-        snprintf(err, errlen, "read error: %s", strerror(errno));
-        reader_close(r);
+    return reader_start(file, xmalloc(READER_STDIO_BUFFER), err, errlen);
+}
+
+struct trace_reader *reader_open_memory(const void *data, size_t size,
+                                        char *err, size_t errlen)
+{
+    static char empty[1];
+    /* A read-only stream never writes to its buffer; fmemopen just has no
+     * const in its prototype. NULL would make it allocate one. */
+    FILE *file = fmemopen(data ? (void *)data : empty, size, "rb");
+
+    if (!file) {
+        snprintf(err, errlen, "%s", strerror(errno));
         return NULL;
     }
-    if (check_header(&header, got, err, errlen) < 0) {
-        reader_close(r);
-        return NULL;
-    }
-    r->offset = sizeof header;
-    r->payload = xmalloc(MT_RECORD_MAX);
-    return r;
+    /* The data is in memory already: no large stdio buffer to fill. */
+    return reader_start(file, NULL, err, errlen);
 }
 
 void reader_close(struct trace_reader *r)
@@ -294,7 +325,8 @@ static enum reader_status decode_site(struct trace_reader *r,
     if (need != length)
         return damaged(r, rec, "is %u bytes long, but %u frames need %llu",
                        length, s->nframes, (unsigned long long)need);
-    if (s->kind != MT_KIND_HEAP && s->kind != MT_KIND_MMAP)
+    if (s->kind != MT_KIND_HEAP && s->kind != MT_KIND_MMAP &&
+        s->kind != MT_KIND_FAILED)
         return damaged(r, rec, "has unknown site kind %u", s->kind);
     if (s->site_id == 0)
         return damaged(r, rec, "defines site 0 (site ids start at 1)");
@@ -346,6 +378,34 @@ static enum reader_status decode_entries(struct trace_reader *r,
     return READER_RECORD;
 }
 
+static enum reader_status check_time(struct trace_reader *r,
+                                     const struct reader_record *rec,
+                                     const char *what, uint64_t t_ns)
+{
+    if (t_ns > READER_TIME_MAX)
+        return damaged(r, rec, "has %s %llu ns, beyond any recording (at "
+                       "most %llu)", what, (unsigned long long)t_ns,
+                       (unsigned long long)READER_TIME_MAX);
+    return READER_RECORD;
+}
+
+static enum reader_status decode_survivors(struct trace_reader *r,
+                                           struct reader_record *rec,
+                                           uint32_t length)
+{
+    enum reader_status st =
+        decode_entries(r, rec, length, sizeof(struct mt_survivor),
+                       &rec->u.survivors.count, &rec->u.survivors.entries);
+
+    for (uint32_t i = 0; st == READER_RECORD && i < rec->u.survivors.count;
+         i++) {
+        struct mt_survivor s;
+        reader_survivor_at(rec, i, &s);
+        st = check_time(r, rec, "a birth time", s.birth_ns);
+    }
+    return st;
+}
+
 static enum reader_status decode_fixed(struct trace_reader *r,
                                        struct reader_record *rec,
                                        uint32_t length, void *out,
@@ -361,6 +421,8 @@ static enum reader_status decode_fixed(struct trace_reader *r,
 static enum reader_status decode(struct trace_reader *r,
                                  struct reader_record *rec, uint32_t length)
 {
+    enum reader_status st;
+
     switch (rec->type) {
     case MT_REC_PROCESS:
         return decode_process(r, rec, length);
@@ -373,14 +435,18 @@ static enum reader_status decode(struct trace_reader *r,
                               &rec->u.counters.count,
                               &rec->u.counters.entries);
     case MT_REC_SNAPSHOT:
-        return decode_fixed(r, rec, length, &rec->u.snapshot,
-                            sizeof rec->u.snapshot);
+        st = decode_fixed(r, rec, length, &rec->u.snapshot,
+                          sizeof rec->u.snapshot);
+        return st == READER_RECORD
+                   ? check_time(r, rec, "time", rec->u.snapshot.t_ns)
+                   : st;
     case MT_REC_SURVIVORS:
-        return decode_entries(r, rec, length, sizeof(struct mt_survivor),
-                              &rec->u.survivors.count,
-                              &rec->u.survivors.entries);
+        return decode_survivors(r, rec, length);
     case MT_REC_END:
-        return decode_fixed(r, rec, length, &rec->u.end, sizeof rec->u.end);
+        st = decode_fixed(r, rec, length, &rec->u.end, sizeof rec->u.end);
+        return st == READER_RECORD ? check_time(r, rec, "time",
+                                                rec->u.end.t_ns)
+                                   : st;
     }
     return damaged(r, rec, "has an unknown type");
 }

@@ -67,6 +67,11 @@ struct trace_reader;
  * (no newline, without the path) in err, e.g. "not a regular file". */
 struct trace_reader *reader_open(const char *path, char *err, size_t errlen);
 
+/* The same over `size` bytes at `data`, which must outlive the reader (for
+ * the fuzzer, and for callers holding a trace in memory). */
+struct trace_reader *reader_open_memory(const void *data, size_t size,
+                                        char *err, size_t errlen);
+
 /* The next record. On READER_ERROR, reader_error() says what is wrong,
  * e.g. "damaged trace: SITE record at offset 40 has 300 frames (at most
  * 128)". The record's pointers live until the next call. */

@@ -295,7 +295,7 @@ static void write_rate(FILE *out, double bytes_per_s)
         return;
     }
     fprintf(out, "%s%s/s", bytes_per_s < 0 ? "-" : "",
-            units_format_size((uint64_t)fabs(bytes_per_s), size));
+            units_format_size(units_round_u64(fabs(bytes_per_s)), size));
 }
 
 /* file:line [module]; the module only where it changes along the stack,

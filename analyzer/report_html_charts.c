@@ -164,10 +164,15 @@ static void survivors_by_birth(const struct model *m,
             enum bucket age = young ? BUCKET_YOUNG : BUCKET_OLD;
             size_t bin = time_bin(births[k].t_ns, end);
 
-            cum[bin][age] += (double)e->buckets.bytes[age] *
-                             births[k].weight / weight[age];
-            cum[bin][BUCKET_LARGE] += (double)e->buckets.bytes[BUCKET_LARGE] *
-                                      births[k].weight / weight[BUCKET_LARGE];
+            /* A zero (or, from a damaged trace, NaN) total weight went to
+             * the last bin above; dividing by it would give NaN. */
+            if (weight[age] > 0.0)
+                cum[bin][age] += (double)e->buckets.bytes[age] *
+                                 births[k].weight / weight[age];
+            if (weight[BUCKET_LARGE] > 0.0)
+                cum[bin][BUCKET_LARGE] +=
+                    (double)e->buckets.bytes[BUCKET_LARGE] *
+                    births[k].weight / weight[BUCKET_LARGE];
         }
         free(births);
     }
@@ -219,8 +224,12 @@ void html_chart_timeline(FILE *out, const struct model *m,
     double cum[SURVIVOR_BINS][BUCKET_COUNT];
     struct axes ax = { 80, 990, 10, 280, m->end_ns, 0 };
 
+    double top;
+
     survivors_by_birth(m, cum);
-    ax.y_max = (uint64_t)stacked(cum[SURVIVOR_BINS - 1], BUCKET_COUNT);
+    top = stacked(cum[SURVIVOR_BINS - 1], BUCKET_COUNT);
+    /* Casting NaN or more than 2^64 to an integer is undefined. */
+    ax.y_max = top >= 0.0 && top < 1.8e19 ? (uint64_t)top : 0;
     for (size_t i = 0; i < npoints; i++)
         if (points[i].bytes > ax.y_max)
             ax.y_max = points[i].bytes;

@@ -165,7 +165,10 @@ static const char *open_recorded_file(const struct sym_module *recorded,
     Elf *elf;
     int fd;
 
-    fd = open(recorded->path, O_RDONLY | O_CLOEXEC);
+    /* The path comes from an untrusted trace: a FIFO or a terminal must
+     * neither block us nor become our controlling terminal (the regular
+     * file check follows). */
+    fd = open(recorded->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return errno == ENOENT || errno == ENOTDIR ? "missing" : "unreadable";
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

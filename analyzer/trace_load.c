@@ -3,8 +3,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "estimate.h"
+#include "progress.h"
 #include "reader.h"
 #include "xalloc.h"
 
@@ -89,16 +91,15 @@ static bool counters_show_live_blocks(const struct model *m)
     return false;
 }
 
-int trace_load(const char *path, struct model *m, char *err, size_t errlen)
+/* Reads the trace from an open reader into m, and closes the reader. */
+static int load(struct trace_reader *r, struct model *m,
+                struct progress *progress, char *err, size_t errlen)
 {
     struct survivors_region survivors = { .present = false };
     struct reader_record *rec = xmalloc(sizeof *rec);
-    struct trace_reader *r = reader_open(path, err, errlen);
     enum reader_status st;
     int result = -1;
 
-    if (!r)
-        goto out;
     while ((st = reader_next(r, rec)) == READER_RECORD) {
         if (rec->type == MT_REC_END &&
             rec->u.end.survivors != survivors.entries) {
@@ -111,7 +112,9 @@ int trace_load(const char *path, struct model *m, char *err, size_t errlen)
             goto out;
         }
         apply_record(m, rec, &survivors);
+        progress_update(progress, rec->offset);
     }
+    progress_finish(progress);
     if (st == READER_ERROR) {
         fail(err, errlen, reader_error(r));
         goto out;
@@ -134,4 +137,27 @@ out:
     reader_close(r);
     free(rec);
     return result;
+}
+
+int trace_load(const char *path, struct model *m, char *err, size_t errlen)
+{
+    struct trace_reader *r = reader_open(path, err, errlen);
+    struct progress progress;
+    struct stat st;
+
+    if (!r)
+        return -1;
+    progress_start(&progress, stderr, path,
+                   stat(path, &st) == 0 ? (uint64_t)st.st_size : 0);
+    return load(r, m, &progress, err, errlen);
+}
+
+int trace_load_memory(const void *data, size_t size, struct model *m,
+                      char *err, size_t errlen)
+{
+    struct trace_reader *r = reader_open_memory(data, size, err, errlen);
+    struct progress silent;
+
+    progress_start(&silent, NULL, "", 0);
+    return r ? load(r, m, &silent, err, errlen) : -1;
 }

@@ -15,4 +15,8 @@
  * the reason the file is not a trace, is too new, or is damaged. */
 int trace_load(const char *path, struct model *m, char *err, size_t errlen);
 
+/* The same over a trace held in memory (reader_open_memory). */
+int trace_load_memory(const void *data, size_t size, struct model *m,
+                      char *err, size_t errlen);
+
 #endif

@@ -194,3 +194,13 @@ char *units_format_duration(uint64_t ns, char buf[UNITS_BUF])
         snprintf(buf, UNITS_BUF, "%.1f h", v / 3.6e12);
     return buf;
 }
+
+uint64_t units_round_u64(double x)
+{
+    x += 0.5;
+    if (!(x >= 1.0))                /* also NaN */
+        return 0;
+    if (x >= 0x1p64)
+        return UINT64_MAX;
+    return (uint64_t)x;
+}

@@ -22,4 +22,9 @@ char *units_format_size(uint64_t bytes, char buf[UNITS_BUF]);
 /* "15 ns", "120 us", "2.3 s", "4.0 min", "1.5 h"; returns buf. */
 char *units_format_duration(uint64_t ns, char buf[UNITS_BUF]);
 
+/* x rounded to the nearest integer, saturated to [0, UINT64_MAX] (NaN is
+ * 0): a rate computed from a damaged trace may not fit, and a plain cast
+ * of a double out of range is undefined. */
+uint64_t units_round_u64(double x);
+
 #endif

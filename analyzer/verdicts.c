@@ -310,7 +310,7 @@ static void reason_growth(struct verdict *out, const struct verdict_input *in,
                                                       e->to),
                       to);
     units_format_duration(e->to - e->from, span);
-    units_format_size((uint64_t)(g->fit.slope_per_s + 0.5), rate);
+    units_format_size(units_round_u64(g->fit.slope_per_s), rate);
     if (e->by_floor)
         add_reason(out, "what it never gave back grew steadily from %s to %s "
                    "over %s (%s/s, R^2 %.2f), beneath allocations it frees",

@@ -4,6 +4,8 @@
 set -eu
 
 packages="gcc g++ make pkg-config libunwind-dev uthash-dev check libsubunit-dev libdw-dev libelf-dev"
+# make fuzz and make check: clang with its libFuzzer and sanitizer runtimes.
+packages="$packages clang libclang-rt-dev"
 # Extra packages a target asks for, e.g. "heaptrack" for the benchmark.
 packages="$packages ${MTRACE_EXTRA_PACKAGES:-}"
 

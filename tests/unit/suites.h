@@ -7,6 +7,7 @@
 /* X-macro: add one line per suite, defined in its own test_*.c file. */
 #define MTRACE_SUITES(X) \
     X(encode_suite) \
+    X(progress_suite) \
     X(reader_suite) \
     X(truncation_suite) \
     X(units_suite) \
@@ -19,7 +20,9 @@
     X(symbols_suite) \
     X(verdicts_suite) \
     X(timeline_stats_suite) \
-    X(suppressions_suite)
+    X(suppressions_suite) \
+    X(fuzz_regressions_suite) \
+    X(analyze_damaged_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);
 MTRACE_SUITES(MTRACE_DECLARE_SUITE)

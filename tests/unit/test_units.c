@@ -1,6 +1,7 @@
 /* test_units.c - parsing and formatting sizes and durations. */
 #include "suites.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "units.h"
@@ -132,6 +133,20 @@ START_TEST(test_format_durations)
 }
 END_TEST
 
+/* Rates from a damaged trace can be any double: never a cast out of range. */
+START_TEST(test_round_u64_saturates)
+{
+    ck_assert_uint_eq(units_round_u64(0.4), 0);
+    ck_assert_uint_eq(units_round_u64(0.5), 1);
+    ck_assert_uint_eq(units_round_u64(2.6), 3);
+    ck_assert_uint_eq(units_round_u64(0x1p63), 1ull << 63);
+    ck_assert_uint_eq(units_round_u64(-5.0), 0);
+    ck_assert_uint_eq(units_round_u64(NAN), 0);
+    ck_assert_uint_eq(units_round_u64(1e30), UINT64_MAX);
+    ck_assert_uint_eq(units_round_u64(INFINITY), UINT64_MAX);
+}
+END_TEST
+
 Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -142,6 +157,7 @@ Suite *units_suite(void)
     tcase_add_test(tc, test_bad_durations);
     tcase_add_test(tc, test_format_sizes);
     tcase_add_test(tc, test_format_durations);
+    tcase_add_test(tc, test_round_u64_saturates);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,13 +28,19 @@ void forge_free(struct forge *f)
 
 void forge_process(struct forge *f, uint32_t pid, const char *exe)
 {
+    forge_process_every(f, pid, exe, 100);
+}
+
+void forge_process_every(struct forge *f, uint32_t pid, const char *exe,
+                         uint32_t interval_ms)
+{
     static const char cmdline[] = "prog\0--flag";   /* two arguments */
     struct mt_rec_process p;
 
     memset(&p, 0, sizeof p);
     p.pid = pid;
     p.ppid = 1;
-    p.interval_ms = 100;
+    p.interval_ms = interval_ms;
     p.depth = 32;
     p.exe_len = (uint32_t)strlen(exe);
     p.cmdline_len = sizeof cmdline;

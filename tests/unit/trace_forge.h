@@ -22,6 +22,9 @@ void forge_init_raw(struct forge *f, size_t cap);
 void forge_free(struct forge *f);
 
 void forge_process(struct forge *f, uint32_t pid, const char *exe);
+/* The same with a snapshot interval other than the default 100 ms. */
+void forge_process_every(struct forge *f, uint32_t pid, const char *exe,
+                         uint32_t interval_ms);
 void forge_modules(struct forge *f, uint32_t generation, const char *path);
 void forge_site(struct forge *f, uint32_t id, uint32_t nframes);
 void forge_counters(struct forge *f, uint32_t id, uint64_t live_bytes,
