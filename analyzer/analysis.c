@@ -1,6 +1,8 @@
 /* analysis.c - see analysis.h. */
 #include "analysis.h"
 
+#include "units.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +178,20 @@ void analysis_run(struct analysis *a, const struct model *m,
         const struct site_stack *stack = NULL;
 
         r->site = site;
+        if (site->kind == MT_KIND_FAILED) {
+            /* Not memory anyone holds: where a program ran out of it. */
+            char asked[UNITS_BUF];
+            memset(&r->verdict, 0, sizeof r->verdict);
+            stacks_get(st, site);
+            analysis_add_reason(&r->verdict, "%llu allocation request%s "
+                                "failed here (%s asked): out of memory",
+                                (unsigned long long)site->counters.allocs,
+                                site->counters.allocs == 1 ? "" : "s",
+                                units_format_size(
+                                    site->counters.bytes_allocated, asked));
+            a->reported[a->nreported++] = r;
+            continue;
+        }
         /* Symbols are costly and most sites end empty and judged ok: a
          * site without survivors is symbolized only if its timeline alone
          * already makes it suspicious, then judged again with its stack. */

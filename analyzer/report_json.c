@@ -107,7 +107,8 @@ static void write_site(FILE *out, struct analysis *a,
             "\"allocs\": %llu, \"frees\": %llu,\n"
             "      \"bytes_allocated\": %llu, \"peak_live_bytes\": %llu,\n"
             "      \"buckets\": ",
-            s->id, s->kind == MT_KIND_MMAP ? "mmap" : "heap",
+            s->id, s->kind == MT_KIND_MMAP ? "mmap"
+            : s->kind == MT_KIND_FAILED ? "failed" : "heap",
             (unsigned long long)e->live_bytes,
             (unsigned long long)e->live_blocks,
             (unsigned long long)s->counters.allocs,

@@ -122,7 +122,8 @@ static void write_site(FILE *out, struct analysis *a,
             (unsigned long long)e->live_blocks, blocks_word(e->live_blocks),
             units_format_size(s->counters.peak_live_bytes, p),
             (unsigned long long)s->counters.allocs,
-            s->kind == MT_KIND_MMAP ? " [mmap]" : "", verdict);
+            s->kind == MT_KIND_MMAP ? " [mmap]"
+            : s->kind == MT_KIND_FAILED ? " [failed]" : "", verdict);
     for (size_t i = 0; i < r->verdict.nreasons; i++)
         fprintf(out, "      %s\n", r->verdict.reasons[i]);
     fprintf(out, "    buckets: young %s, old %s, large %s\n",
@@ -178,9 +179,18 @@ int report_text(FILE *out, struct analysis *a, const struct report_options *o)
         write_site(out, a, r);
         shown++;
     }
+    /* Refused requests come next: where an out-of-memory death began. */
     for (size_t i = 0, listed = 0; i < a->nreported; i++) {
         const struct site_result *r = a->reported[i];
-        if (r->verdict.kind == VERDICT_LEAK)
+        if (r->site->kind != MT_KIND_FAILED)
+            continue;
+        if (listed++ == 0)
+            fputs("\nAllocations that failed:\n", out);
+        write_site(out, a, r);
+    }
+    for (size_t i = 0, listed = 0; i < a->nreported; i++) {
+        const struct site_result *r = a->reported[i];
+        if (r->verdict.kind == VERDICT_LEAK || r->site->kind == MT_KIND_FAILED)
             continue;
         if (listed >= o->top || r->site->end.live_bytes < o->min_bytes) {
             hidden++;

@@ -38,11 +38,25 @@ static inline void *after_alloc(void *ptr, size_t size, uint32_t kind,
     return ptr;
 }
 
+/* A refused request (NULL for a non-zero size): counted, errno kept. */
+static void after_failure(size_t size)
+{
+    int saved_errno = errno;
+    tracer_in_hook = 1;
+    record_failure(size);
+    tracer_in_hook = 0;
+    errno = saved_errno;
+}
+
 EXPORT void *malloc(size_t size)
 {
     void *ptr = __libc_malloc(size);
-    if (ptr && tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
+    if (likely(ptr)) {
+        if (tracer_should_record())
+            after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
+    } else if (size && tracer_should_record()) {
+        after_failure(size);
+    }
     return ptr;
 }
 
@@ -61,8 +75,15 @@ EXPORT void free(void *ptr)
 EXPORT void *calloc(size_t n, size_t size)
 {
     void *ptr = __libc_calloc(n, size);
-    if (ptr && tracer_should_record())
-        after_alloc(ptr, n * size, MT_KIND_HEAP, ENTRY_SLOT());
+    if (likely(ptr)) {
+        if (tracer_should_record())
+            after_alloc(ptr, n * size, MT_KIND_HEAP, ENTRY_SLOT());
+    } else if (n && size && tracer_should_record()) {
+        size_t bytes;
+        /* n * size may overflow: that is why calloc refused it. */
+        after_failure(__builtin_mul_overflow(n, size, &bytes) ? SIZE_MAX
+                                                              : bytes);
+    }
     return ptr;
 }
 
@@ -75,6 +96,8 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
 
     if (!old) {
         ptr = __libc_realloc(NULL, size);
+        if (!ptr && size)
+            after_failure(size);
         return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
     }
     saved_errno = errno;
@@ -93,8 +116,10 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
             record_release(&block);
         if (ptr)
             record_alloc(ptr, size, MT_KIND_HEAP, entry_slot);
-    } else if (detached) {
-        record_restore(&block);   /* failed: the old block is intact */
+    } else {
+        if (detached)
+            record_restore(&block);   /* failed: the old block is intact */
+        record_failure(size);
     }
     tracer_in_hook = 0;
     errno = saved_errno;
@@ -121,8 +146,12 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 EXPORT void *memalign(size_t align, size_t size)
 {
     void *ptr = __libc_memalign(align, size);
-    if (ptr && tracer_should_record())
-        after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
+    if (likely(ptr)) {
+        if (tracer_should_record())
+            after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
+    } else if (size && tracer_should_record()) {
+        after_failure(size);
+    }
     return ptr;
 }
 
@@ -143,8 +172,11 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
         ((align / sizeof(void *)) & (align / sizeof(void *) - 1)) != 0)
         return EINVAL;
     ptr = __libc_memalign(align, size);
-    if (!ptr)
+    if (!ptr) {
+        if (size && tracer_should_record())
+            after_failure(size);
         return ENOMEM;
+    }
     *out = ptr;
     if (tracer_should_record())
         after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());

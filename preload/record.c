@@ -86,6 +86,26 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     snapshot_if_due(now);
 }
 
+void record_failure(size_t size)
+{
+    struct stack_key key;
+    struct site *site;
+    bool created;
+    /* Not through the stack cache: it maps a call chain to the site of its
+     * successful allocations. Failures are rare; unwinding them is fine. */
+    size_t n = stack_capture(key.frames, mt_opt.depth);
+
+    site = sites_intern(&key, n, MT_KIND_FAILED, &created);
+    if (!site)
+        return;
+    atomic_fetch_add_explicit(&site->allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&site->bytes_allocated, size,
+                              memory_order_relaxed);
+    /* Freed at once, as far as the counters go: live stays 0. */
+    atomic_fetch_add_explicit(&site->frees, 1, memory_order_relaxed);
+    sites_mark_dirty(site);
+}
+
 bool record_free(void *ptr)
 {
     struct live_block block;

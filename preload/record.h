@@ -20,6 +20,10 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot);
  * then sits just above it. */
 #define ENTRY_SLOT() ((uintptr_t)__builtin_frame_address(0) + sizeof(void *))
 
+/* Counts a request the allocator refused (NULL), at a site of kind
+ * MT_KIND_FAILED, so a trace of an out-of-memory death says where. */
+void record_failure(size_t size);
+
 /* Removes ptr from the live table and counts the free; false when the
  * block was never recorded (allocated before start, or untraced). */
 bool record_free(void *ptr);

@@ -101,6 +101,10 @@ struct mt_module {
 enum mt_site_kind {
     MT_KIND_HEAP = 0,                /* malloc family, operator new */
     MT_KIND_MMAP = 1,                /* anonymous mmap (MTRACE_MMAP=1) */
+    MT_KIND_FAILED = 2,              /* requests the allocator refused (it
+                                      * returned NULL): allocs counts them,
+                                      * bytes_allocated the bytes asked;
+                                      * never live */
 };
 
 /* SITE: a call site first seen since the last snapshot. nframes return

@@ -185,3 +185,23 @@ def planted_symlink_is_never_followed_and_traces_are_private():
     finally:
         run.cleanup()
         __import__("shutil").rmtree(victim_dir, ignore_errors=True)
+
+
+@test
+def out_of_memory_sees_the_same_null_and_the_trace_names_the_site():
+    prog = compile_prog("out_of_memory")
+    run = same_as_native([prog])
+    try:
+        eq(run.stdout, b"refused after 100-255 blocks, errno ENOMEM\n",
+           "the program saw its NULL")
+        report, _ = analyze(run.only_trace())
+        failed = [s for s in report["sites"] if s.get("kind") == "failed"]
+        check(failed, "a failed site is reported")
+        eq(failed[0]["frames"][0]["function"], "grow_until_refused",
+           "where the request was refused")
+        eq(failed[0]["allocs"], 1, "one refused request")
+        check(any("failed here" in r for r in failed[0]["reasons"]),
+              "the reason says so")
+        eq(failed[0]["live_bytes"], 0, "refused memory is never live")
+    finally:
+        run.cleanup()
