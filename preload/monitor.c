@@ -1,7 +1,9 @@
 /* monitor.c - see monitor.h. Formats into a stack buffer: never malloc. */
 #include "monitor.h"
 
+#define UNW_LOCAL_ONLY
 #include <dlfcn.h>
+#include <libunwind.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,24 +48,32 @@ static const char *human_size(uint64_t bytes, char *out, size_t cap)
     return out;
 }
 
-/* "function+0x12 [module]" when the dynamic symbol table names it, else
+/* "function+0x12 [module]": libunwind reads the object's full symbol
+ * table (static functions too, which dladdr's dynamic table lacks); else
  * "[module]+0x1234", enough to find the site in the report afterwards. */
 static void describe_frame(uintptr_t address, char *out, size_t cap)
 {
+    unw_addr_space_t space = unw_local_addr_space;
+    unw_accessors_t *access = unw_get_accessors(space);
+    unw_word_t offset = 0;
+    char name[128];
     Dl_info info;
-    const char *module;
-    if (!dladdr((void *)(address - 1), &info) || !info.dli_fname) {
-        snprintf(out, cap, "0x%lx", (unsigned long)address);
-        return;
+    const char *module = "?";
+
+    if (dladdr((void *)(address - 1), &info) && info.dli_fname) {
+        module = strrchr(info.dli_fname, '/');
+        module = module ? module + 1 : info.dli_fname;
     }
-    module = strrchr(info.dli_fname, '/');
-    module = module ? module + 1 : info.dli_fname;
-    if (info.dli_sname)
-        snprintf(out, cap, "%s+0x%lx [%s]", info.dli_sname,
-                 (unsigned long)(address - (uintptr_t)info.dli_saddr), module);
-    else
+    if (access && access->get_proc_name &&
+        access->get_proc_name(space, address - 1, name, sizeof name, &offset,
+                              NULL) == 0)
+        snprintf(out, cap, "%s+0x%lx [%s]", name, (unsigned long)offset + 1,
+                 module);
+    else if (*module != '?')
         snprintf(out, cap, "[%s]+0x%lx", module,
                  (unsigned long)(address - (uintptr_t)info.dli_fbase));
+    else
+        snprintf(out, cap, "0x%lx", (unsigned long)address);
 }
 
 static uint64_t last_live_bytes;
