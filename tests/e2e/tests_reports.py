@@ -354,6 +354,13 @@ def diff_matches_sites_by_stack_across_builds():
         after.cleanup()
 
 
+def remove_kept_traces(stderr):
+    """mtrace-run keeps its traces in a temporary directory it names."""
+    for line in stderr.decode(errors="replace").splitlines():
+        if line.startswith("mtrace-run: traces kept in "):
+            shutil.rmtree(line.rsplit(" ", 1)[1], ignore_errors=True)
+
+
 @test
 def mtrace_run_reports_and_keeps_the_exit_status():
     prog = compile_prog("fork_exec")
@@ -366,6 +373,7 @@ def mtrace_run_reports_and_keeps_the_exit_status():
     check("parent" in stdout and "fork child" in stdout,
           "the program's own output on stdout: %r" % stdout)
     check("mtrace report" not in stdout, "reports stay off stdout")
+    remove_kept_traces(out.stderr)
     stderr = out.stderr.decode()
     eq(stderr.count("mtrace report: "), 3,
        "a report for the parent, the fork child and the exec'd child")
@@ -374,6 +382,34 @@ def mtrace_run_reports_and_keeps_the_exit_status():
                          (["sh", "-c", "kill -9 $$"], 128 + 9)):
         out = subprocess.run([run_script, "--"] + argv, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, timeout=60)
+        remove_kept_traces(out.stderr)
         eq(out.returncode, status, "status of %r" % argv)
     bad = subprocess.run([run_script, "--top", "2"], stderr=subprocess.PIPE)
     eq(bad.returncode, 2, "no program is a usage error")
+
+
+@test
+def make_install_gives_a_working_prefix():
+    prefix = tempfile.mkdtemp(prefix="mtrace-prefix-")
+    try:
+        subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix,
+                        "BUILD=" + os.path.relpath(os.path.dirname(ANALYZE),
+                                                   ROOT)],
+                       stdout=subprocess.PIPE, check=True)
+        for path in ("lib/libmtrace.so", "bin/mtrace-analyze",
+                     "bin/mtrace-run"):
+            check(os.path.isfile(os.path.join(prefix, path)), path)
+        prog = compile_prog("entry_points")
+        out = subprocess.run([os.path.join(prefix, "bin", "mtrace-run"),
+                              "--format", "json", "--", prog],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=60)
+        eq((out.returncode, out.stdout), (0, b"kept 25 blocks\n"),
+           "the installed wrapper runs the program")
+        report = json.loads(out.stderr.decode().split("mtrace-run:")[0])
+        check(any(s["frames"] and s["frames"][0]["function"] == "use_malloc"
+                  for s in report["sites"]),
+              "the installed library traced it")
+        remove_kept_traces(out.stderr)
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
