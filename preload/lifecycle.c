@@ -37,7 +37,6 @@ static uint64_t start_realtime_ns;
 static char exe_path[PATH_MAX];
 static bool fork_locked;
 
-static int (*real_execvp)(const char *, char *const[]);
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 static int (*real_fexecve)(int, char *const[], char *const[]);
 
@@ -244,7 +243,6 @@ __attribute__((constructor(101))) static void tracer_start(void)
     start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
     exe_path[n > 0 ? n : 0] = '\0';
-    real_execvp = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execvp");
     real_execvpe = (int (*)(const char *, char *const[], char *const[]))
         dlsym(RTLD_NEXT, "execvpe");
     real_fexecve = (int (*)(int, char *const[], char *const[]))
@@ -358,16 +356,8 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-    struct exec_undo undo;
-    int rc;
-    if (!real_execvp) {
-        errno = ENOSYS;
-        return -1;
-    }
-    exec_prepare(&undo);
-    rc = real_execvp(file, argv);
-    exec_failed(&undo);
-    return rc;
+    /* What glibc's execvp is, too. */
+    return execvpe(file, argv, environ);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])

@@ -13,7 +13,6 @@
 
 /* Big enough for a MODULES record (never split) with room to spare. */
 #define WRITER_BUFFER (2 * MT_RECORD_MAX)
-/* Programs use low descriptors; keep ours out of their way. */
 #define WRITER_MIN_FD 500
 
 static int trace_fd = -1;
@@ -43,6 +42,20 @@ static struct {
     size_t count_at;           /* buffer offset of the count field */
     bool open;
 } counted;
+
+/* Programs use low descriptors (and some close them all): keep ours out
+ * of their way when the limit allows. */
+static int move_fd_high(int fd)
+{
+    int high;
+    if (fd >= WRITER_MIN_FD)
+        return fd;
+    high = fcntl(fd, F_DUPFD_CLOEXEC, WRITER_MIN_FD);
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
 
 static int expand_pattern(const char *pattern, pid_t pid, unsigned seq,
                           char *out, size_t cap)
@@ -96,13 +109,7 @@ int writer_open(const char *pattern, pid_t pid)
                trace_path, strerror(errno));
         return -1;
     }
-    if (fd < WRITER_MIN_FD) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, WRITER_MIN_FD);
-        if (high >= 0) {
-            close(fd);
-            fd = high;
-        }
-    }
+    fd = move_fd_high(fd);
     fstat(fd, &st);
     trace_fd = fd;
     trace_dev = st.st_dev;
@@ -157,13 +164,7 @@ static bool writer_fd_is_ours(void)
         close(fd);
         return false;
     }
-    if (fd < WRITER_MIN_FD) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, WRITER_MIN_FD);
-        if (high >= 0) {
-            close(fd);
-            fd = high;
-        }
-    }
+    fd = move_fd_high(fd);
     trace_fd = fd;
     return true;
 }
