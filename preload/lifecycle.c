@@ -28,6 +28,7 @@
 #include "snapshot.h"
 #include "stack.h"
 #include "tracer.h"
+#include "unwind.h"
 #include "writer.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -39,6 +40,7 @@ static bool fork_locked;
 
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 static int (*real_fexecve)(int, char *const[], char *const[]);
+static int (*real_dlclose)(void *);
 
 static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE,
                                      SIGILL, SIGTRAP, SIGSYS };
@@ -127,6 +129,8 @@ static void finish_trace(uint32_t reason, int32_t status, bool bounded)
         writer_close(false);
         spin_unlock(&snapshot_lock);
     }
+    if (!bounded)
+        stack_check_report();
     tracer_in_hook--;
     errno = saved_errno;
 }
@@ -216,6 +220,7 @@ static void fork_child(void)
         return;
     fork_locked = false;
     fork_unlock_leaves();
+    unwind_after_fork_child();
     /* Threads that were queueing a site at fork time are gone. */
     sites_rebuild_dirty_list();
     /* The descriptor and buffer are the parent's: let go of them. */
@@ -233,6 +238,12 @@ __attribute__((constructor(101))) static void tracer_start(void)
     ssize_t n;
 
     options_load();
+    /* Wrapped functions must keep working when we do not trace. */
+    real_execvpe = (int (*)(const char *, char *const[], char *const[]))
+        dlsym(RTLD_NEXT, "execvpe");
+    real_fexecve = (int (*)(int, char *const[], char *const[]))
+        dlsym(RTLD_NEXT, "fexecve");
+    real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     /* The loader ignores LD_PRELOAD for setuid programs; if we are loaded
      * there anyway, do nothing. */
     if (mt_opt.disable || getauxval(AT_SECURE))
@@ -243,10 +254,6 @@ __attribute__((constructor(101))) static void tracer_start(void)
     start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
     exe_path[n > 0 ? n : 0] = '\0';
-    real_execvpe = (int (*)(const char *, char *const[], char *const[]))
-        dlsym(RTLD_NEXT, "execvpe");
-    real_fexecve = (int (*)(int, char *const[], char *const[]))
-        dlsym(RTLD_NEXT, "fexecve");
     stack_init();
     modules_init(exe_path);
     spin_lock(&snapshot_lock);
@@ -351,6 +358,21 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
     exec_prepare(&undo);
     rc = real_execvpe(file, argv, envp);
     exec_failed(&undo);
+    return rc;
+}
+
+/* Unloaded code may be followed by other code at the same addresses: the
+ * unwinder's rules for the old code must go. (Unloads inside glibc, which
+ * do not come through here, are caught at the next snapshot.) */
+EXPORT int dlclose(void *handle)
+{
+    int rc;
+    if (!real_dlclose) {
+        errno = ENOSYS;
+        return -1;
+    }
+    rc = real_dlclose(handle);
+    unwind_forget_rules();
     return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "spinlock.h"
+#include "unwind.h"
 #include "writer.h"
 
 static const char *main_exe_path = "";
@@ -38,6 +39,9 @@ bool modules_changed(void)
     if (!written_once)
         return true;
     dl_iterate_phdr(read_counters, counters);
+    /* Unloads that did not come through our dlclose (glibc's own). */
+    if (counters[1] != seen_subs)
+        unwind_forget_rules();
     return counters[0] != seen_adds || counters[1] != seen_subs;
 }
 

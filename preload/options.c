@@ -91,6 +91,7 @@ static const struct option_spec option_table[] = {
     { "MTRACE_VERBOSE", OPT_BOOL, &mt_opt.verbose, 0, 0, "0 or 1" },
     { "MTRACE_SNAPSHOT_SIGNAL", OPT_SIGNAL, &mt_opt.snapshot_signal, 0, 0,
       "a signal such as USR2 or 12" },
+    { "MTRACE_CHECK_UNWIND", OPT_BOOL, &mt_opt.check_unwind, 0, 0, "0 or 1" },
 };
 
 static void option_store(const struct option_spec *spec, const char *text)

@@ -17,6 +17,7 @@ struct mt_options {
     bool disable;              /* MTRACE_DISABLE */
     bool verbose;              /* MTRACE_VERBOSE */
     int snapshot_signal;       /* MTRACE_SNAPSHOT_SIGNAL, 0 = none */
+    bool check_unwind;         /* MTRACE_CHECK_UNWIND (testing aid) */
 };
 
 extern struct mt_options mt_opt;

@@ -45,9 +45,11 @@ void record_release(const struct live_block *block)
 static struct site *site_of_call(uintptr_t entry_slot, uint32_t kind)
 {
     struct stack_key key;
+    uintptr_t slots[MT_MAX_FRAMES];
     struct site *site;
-    bool created;
-    size_t n = stack_capture(key.frames, mt_opt.depth);
+    bool created, have_slots;
+    size_t n = stack_capture(entry_slot, key.frames, slots, &have_slots,
+                             mt_opt.depth);
 
     site = sites_intern(&key, n, kind, &created);
     if (unlikely(!site))
@@ -56,7 +58,7 @@ static struct site *site_of_call(uintptr_t entry_slot, uint32_t kind)
      * next: record the map while this stack's modules are still there. */
     if (unlikely(created) && !modules_cover(site->frames, site->nframes))
         modules_capture();
-    stack_cache_learn(entry_slot, site);
+    stack_cache_learn(entry_slot, site, have_slots ? slots : NULL);
     return site;
 }
 
@@ -68,6 +70,8 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     bool stored;
 
     site = stack_cache_find(entry_slot);
+    if (site && unlikely(mt_opt.check_unwind))
+        stack_check(site->frames, site->nframes, mt_opt.depth, true);
     if (!site && !(site = site_of_call(entry_slot, kind)))
         return;
     if (size > LIVE_SIZE_MAX)
@@ -93,7 +97,7 @@ void record_failure(size_t size)
     bool created;
     /* Not through the stack cache: it maps a call chain to the site of its
      * successful allocations. Failures are rare; unwinding them is fine. */
-    size_t n = stack_capture(key.frames, mt_opt.depth);
+    size_t n = stack_capture_slow(key.frames, mt_opt.depth);
 
     site = sites_intern(&key, n, MT_KIND_FAILED, &created);
     if (!site)

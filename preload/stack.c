@@ -5,15 +5,22 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 #include <link.h>
+#include <stdatomic.h>
 #include <string.h>
 
+#include "log.h"
+#include "options.h"
 #include "trace_format.h"
+#include "unwind.h"
 
 /* Frames of the tracer itself: at most malloc -> record -> capture, but
  * the compiler may inline or not; we cut by address, not by count. */
 #define STACK_OWN_FRAMES_MAX 8
 
 static uintptr_t own_text_start, own_text_end;
+
+static _Atomic uint64_t checked_walks, checked_hits, mismatched_walks,
+    mismatched_hits, fallback_walks;
 
 static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -38,7 +45,7 @@ void stack_init(void)
     dl_iterate_phdr(find_own_text, (void *)(uintptr_t)stack_init);
 }
 
-size_t stack_capture(uintptr_t *frames, size_t depth)
+size_t stack_capture_slow(uintptr_t *frames, size_t depth)
 {
     void *raw[MT_MAX_FRAMES + STACK_OWN_FRAMES_MAX];
     int n = unw_backtrace(raw, (int)(depth + STACK_OWN_FRAMES_MAX));
@@ -53,4 +60,46 @@ size_t stack_capture(uintptr_t *frames, size_t depth)
         kept = depth;
     memcpy(frames, raw + skip, kept * sizeof *frames);
     return kept;
+}
+
+size_t stack_capture(uintptr_t entry_slot, uintptr_t *frames,
+                     uintptr_t *slots, bool *have_slots, size_t depth)
+{
+    int n = unwind_from_slot(entry_slot, frames, slots, depth,
+                             own_text_start, own_text_end);
+    if (n >= 0) {
+        *have_slots = true;
+        if (mt_opt.check_unwind)
+            stack_check(frames, (size_t)n, depth, false);
+        return (size_t)n;
+    }
+    *have_slots = false;
+    if (mt_opt.check_unwind)
+        atomic_fetch_add(&fallback_walks, 1);
+    return stack_capture_slow(frames, depth);
+}
+
+void stack_check(const uintptr_t *frames, size_t n, size_t depth,
+                 bool from_cache)
+{
+    uintptr_t truth[MT_MAX_FRAMES];
+    size_t m = stack_capture_slow(truth, depth);
+    bool same = m == n && memcmp(truth, frames, n * sizeof *frames) == 0;
+
+    atomic_fetch_add(from_cache ? &checked_hits : &checked_walks, 1);
+    if (!same)
+        atomic_fetch_add(from_cache ? &mismatched_hits : &mismatched_walks, 1);
+}
+
+void stack_check_report(void)
+{
+    if (!mt_opt.check_unwind)
+        return;
+    mt_log("unwind check: %llu walks, %llu differ from libunwind; "
+           "%llu cache hits, %llu differ; %llu stacks left to libunwind",
+           (unsigned long long)atomic_load(&checked_walks),
+           (unsigned long long)atomic_load(&mismatched_walks),
+           (unsigned long long)atomic_load(&checked_hits),
+           (unsigned long long)atomic_load(&mismatched_hits),
+           (unsigned long long)atomic_load(&fallback_walks));
 }

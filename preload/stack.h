@@ -1,10 +1,13 @@
 /*
  * stack.h - the return addresses of the current call, with the tracer's
  * own frames cut off so that frames[0] is the caller of the allocator.
+ * Our own unwinder (unwind.h) first; libunwind for the stacks it gives up
+ * on.
  */
 #ifndef MTRACE_STACK_H
 #define MTRACE_STACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,7 +15,21 @@
  * turns on libunwind's per-thread cache. */
 void stack_init(void);
 
-/* Writes up to `depth` frames; returns how many. */
-size_t stack_capture(uintptr_t *frames, size_t depth);
+/* The stack of the call that entered the allocator with its return
+ * address at entry_slot (ENTRY_SLOT() in an entry point): up to `depth`
+ * frames; returns how many. When our unwinder did the walk, *have_slots
+ * is set and slots[i] is where frames[i] was read from. */
+size_t stack_capture(uintptr_t entry_slot, uintptr_t *frames,
+                     uintptr_t *slots, bool *have_slots, size_t depth);
+
+/* libunwind alone, from wherever it is called. */
+size_t stack_capture_slow(uintptr_t *frames, size_t depth);
+
+/* MTRACE_CHECK_UNWIND=1: compares a stack found without libunwind (by
+ * our walk or by the stack cache) with libunwind's and counts a mismatch;
+ * stack_check_report prints the counts once, on stderr. */
+void stack_check(const uintptr_t *frames, size_t n, size_t depth,
+                 bool from_cache);
+void stack_check_report(void);
 
 #endif

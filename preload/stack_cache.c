@@ -101,13 +101,24 @@ static bool learn_slots(struct cache_entry *e, uintptr_t entry_slot,
     return true;
 }
 
-void stack_cache_learn(uintptr_t entry_slot, struct site *site)
+void stack_cache_learn(uintptr_t entry_slot, struct site *site,
+                       const uintptr_t *slots)
 {
     struct cache_entry *e = entry_for(entry_slot);
 
     if (site->nframes > CACHE_DEPTH || site->nframes == 0 ||
         site->frames[0] != *(const uintptr_t *)entry_slot)
         return;
+    if (slots) {
+        e->site = NULL;   /* a signal handler must not match half a copy */
+        e->entry_slot = entry_slot;
+        e->candidate = site;
+        e->sightings = 0;
+        e->nslots = site->nframes;
+        memcpy(e->slots, slots, site->nframes * sizeof *slots);
+        e->site = site;
+        return;
+    }
     /* The same full chain, not only the same entry: a helper that many
      * callers share would otherwise be learned again and again, and each
      * learning costs several unwinds. */

@@ -8,10 +8,12 @@
  * the same frame layout. Nothing on the stack is ever written (a "shadow
  * stack" that rewrites return addresses breaks exceptions and longjmp).
  *
- * Learning a chain's slots needs libunwind's slow step-by-step walk (about
- * seven fast backtraces), so only a whole chain met three times in a row
- * at one cache slot is learned (loops, not one-off calls), and only while
- * the thread's hits pay for its learning.
+ * Our own unwinder reports each frame's slot as it walks, and then a
+ * chain is learned at once. For a stack libunwind had to walk, learning
+ * needs its slow step-by-step walk (about seven fast backtraces), so only
+ * a whole chain met three times in a row at one cache slot is learned
+ * (loops, not one-off calls), and only while the thread's hits pay for
+ * its learning.
  */
 #ifndef MTRACE_STACK_CACHE_H
 #define MTRACE_STACK_CACHE_H
@@ -24,7 +26,9 @@ struct site;
  * (its caller's frame). The site of that chain, or NULL. */
 struct site *stack_cache_find(uintptr_t entry_slot);
 
-/* After a full unwind found `site` for a call entered at entry_slot. */
-void stack_cache_learn(uintptr_t entry_slot, struct site *site);
+/* After a full unwind found `site` for a call entered at entry_slot;
+ * slots: where each of its frames was read, or NULL if unknown. */
+void stack_cache_learn(uintptr_t entry_slot, struct site *site,
+                       const uintptr_t *slots);
 
 #endif

@@ -1,0 +1,39 @@
+/*
+ * unwind.h - the tracer's own stack walk, for x86-64 code with DWARF call
+ * frame information. A return address's rule (where the caller's frame
+ * is) is read from .eh_frame once and kept in a lock-free table shared by
+ * all threads, so a walk costs a table probe and two loads per frame,
+ * where libunwind's cached unw_backtrace costs about a hundred
+ * instructions. Any frame it does not understand (signal frames, JIT
+ * code, DWARF expressions) makes it give up, and the caller asks
+ * libunwind for that stack instead.
+ */
+#ifndef MTRACE_UNWIND_H
+#define MTRACE_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Walks from the return address stored at entry_slot, which must be the
+ * slot just above a frame-pointer frame of the caller's own (the saved
+ * rbp sits at entry_slot - 8): the interposed entry points make such a
+ * frame. Stores up to `depth` return addresses, skipping leading frames
+ * inside [own_start, own_end) (libmtrace.so calling itself), and where
+ * each was read from into slots. Returns the number of
+ * frames, or -1 when some frame needs libunwind. */
+int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
+                     uintptr_t *slots, size_t depth, uintptr_t own_start,
+                     uintptr_t own_end);
+
+/* Code was unloaded: cached rules for its addresses may be wrong for what
+ * is mapped there next. Cheap; the table is emptied lazily. */
+void unwind_forget_rules(void);
+
+/* In a forked child: the rule table's lock may be held by a thread that
+ * does not exist there. */
+void unwind_after_fork_child(void);
+
+/* Rules cached, for the tests. */
+size_t unwind_cached_rules(void);
+
+#endif
