@@ -12,4 +12,17 @@ static inline uint64_t clock_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The same clock at the kernel tick's resolution (1 to 10 ms, 4 ms on
+ * Debian's kernels): 5 ns a read where the precise one costs 23 ns on a
+ * VM, and an allocation reads it once. Birth times need no more: ages are
+ * judged in hundreds of milliseconds and periods from many births. It
+ * never runs ahead of clock_now_ns, so the tracer's origin is taken from
+ * it and every time since is positive. */
+static inline uint64_t clock_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 #endif

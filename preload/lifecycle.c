@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 
 #include "arena.h"
 #include "clock.h"
+#include "counter.h"
 #include "live.h"
 #include "log.h"
 #include "modules.h"
@@ -41,6 +43,8 @@ static bool fork_locked;
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 static int (*real_fexecve)(int, char *const[], char *const[]);
 static int (*real_dlclose)(void *);
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
+                                  void *(*)(void *), void *);
 
 static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE,
                                      SIGILL, SIGTRAP, SIGSYS };
@@ -221,6 +225,9 @@ static void fork_child(void)
     fork_locked = false;
     fork_unlock_leaves();
     unwind_after_fork_child();
+    /* Only the forking thread lives on in the child. */
+    tracer_thread_known = true;
+    atomic_store(&tracer_threaded, false);
     /* Threads that were queueing a site at fork time are gone. */
     sites_rebuild_dirty_list();
     /* The descriptor and buffer are the parent's: let go of them. */
@@ -230,6 +237,48 @@ static void fork_child(void)
         atomic_store(&tracer_state, TRACER_OFF);
     spin_unlock(&snapshot_lock);
     tracer_in_hook--;
+}
+
+static void resolve_pthread_create(void)
+{
+    real_pthread_create = (int (*)(pthread_t *, const pthread_attr_t *,
+                                   void *(*)(void *), void *))
+        dlsym(RTLD_NEXT, "pthread_create");
+}
+
+/* Threads of this process, from /proc/self/stat (field 20); 0 when it
+ * cannot be read. No stdio: it would allocate and lock. */
+static long count_threads(void)
+{
+    char buf[1024];
+    const char *p;
+    ssize_t len;
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0)
+        return 0;
+    buf[len] = '\0';
+    /* The command name may hold spaces and parentheses: count fields
+     * after its last ')'. Field 3 follows it. */
+    p = strrchr(buf, ')');
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtol(p + 1, NULL, 10) : 0;
+}
+
+/* Counters go atomic before the new thread exists (counter.h). */
+EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                          void *(*start)(void *), void *arg)
+{
+    atomic_store(&tracer_threaded, true);
+    if (!real_pthread_create)
+        resolve_pthread_create();
+    if (!real_pthread_create)
+        return EAGAIN;
+    return real_pthread_create(thread, attr, start, arg);
 }
 
 __attribute__((constructor(101))) static void tracer_start(void)
@@ -244,12 +293,18 @@ __attribute__((constructor(101))) static void tracer_start(void)
     real_fexecve = (int (*)(int, char *const[], char *const[]))
         dlsym(RTLD_NEXT, "fexecve");
     real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    resolve_pthread_create();
     /* The loader ignores LD_PRELOAD for setuid programs; if we are loaded
      * there anyway, do nothing. */
     if (mt_opt.disable || getauxval(AT_SECURE))
         return;
     tracer_in_hook++;
-    tracer_origin_ns = clock_now_ns();
+    tracer_thread_known = true;
+    /* Loaded into a process that already runs threads (dlopen): their
+     * updates must be atomic from the start. */
+    if (count_threads() != 1)
+        atomic_store(&tracer_threaded, true);
+    tracer_origin_ns = clock_coarse_ns();
     clock_gettime(CLOCK_REALTIME, &ts);
     start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);

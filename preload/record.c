@@ -2,6 +2,7 @@
 #include "record.h"
 
 #include "clock.h"
+#include "counter.h"
 #include "modules.h"
 #include "options.h"
 #include "sites.h"
@@ -19,26 +20,21 @@ static __thread unsigned frees_since_clock_check;
 
 static void count_alloc(struct site *site, uint64_t size)
 {
-    uint64_t live = atomic_fetch_add_explicit(&global_live_bytes, size,
-                                              memory_order_relaxed) + size;
-    uint64_t peak = atomic_load_explicit(&global_peak_bytes,
-                                         memory_order_relaxed);
-    while (live > peak &&
-           !atomic_compare_exchange_weak_explicit(&global_peak_bytes, &peak,
-                                                  live, memory_order_relaxed,
-                                                  memory_order_relaxed))
-        ;
-    sites_count_alloc(site, size);
+    bool shared = counters_shared();
+    uint64_t live = counter_add(&global_live_bytes, size, shared);
+    counter_raise(&global_peak_bytes, live, shared);
+    sites_count_alloc(site, size, shared);
 }
 
 void record_release(const struct live_block *block)
 {
     struct site *site = sites_by_id(live_block_site(block));
     uint64_t size = live_block_size(block);
+    bool shared = counters_shared();
     if (!site)
         return;
-    atomic_fetch_sub_explicit(&global_live_bytes, size, memory_order_relaxed);
-    sites_count_free(site, size);
+    counter_sub(&global_live_bytes, size, shared);
+    sites_count_free(site, size, shared);
 }
 
 /* The full path: unwind, intern, and maybe teach the stack cache. */
@@ -76,7 +72,7 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         return;
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
-    now = clock_now_ns() - tracer_origin_ns;
+    now = clock_coarse_ns() - tracer_origin_ns;
     /* A block already at this address was freed where we could not see
      * it (inside the guard): count that free now. */
     if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now, &replaced,
@@ -120,7 +116,7 @@ bool record_free(void *ptr)
         tracer_pristine = false;
     if (unlikely(++frees_since_clock_check >= FREES_PER_CLOCK_CHECK)) {
         frees_since_clock_check = 0;
-        snapshot_if_due(clock_now_ns() - tracer_origin_ns);
+        snapshot_if_due(clock_coarse_ns() - tracer_origin_ns);
     }
     return true;
 }

@@ -13,6 +13,7 @@
 
 #include <uthash.h>
 
+#include "counter.h"
 #include "spinlock.h"
 #include "trace_format.h"
 
@@ -61,30 +62,21 @@ struct site *sites_by_id(uint32_t id);
 
 static inline void sites_mark_dirty(struct site *site);
 
-static inline void sites_count_alloc(struct site *site, uint64_t size)
+static inline void sites_count_alloc(struct site *site, uint64_t size,
+                                     bool shared)
 {
-    uint64_t live = atomic_fetch_add_explicit(&site->live_bytes, size,
-                                              memory_order_relaxed) + size;
-    uint64_t peak = atomic_load_explicit(&site->peak_live_bytes,
-                                         memory_order_relaxed);
-    /* Every value `live` takes is one the site really held, so the max of
-     * them is the exact peak even with many threads. */
-    while (live > peak &&
-           !atomic_compare_exchange_weak_explicit(&site->peak_live_bytes,
-                                                  &peak, live,
-                                                  memory_order_relaxed,
-                                                  memory_order_relaxed))
-        ;
-    atomic_fetch_add_explicit(&site->allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&site->bytes_allocated, size,
-                              memory_order_relaxed);
+    uint64_t live = counter_add(&site->live_bytes, size, shared);
+    counter_raise(&site->peak_live_bytes, live, shared);
+    counter_add(&site->allocs, 1, shared);
+    counter_add(&site->bytes_allocated, size, shared);
     sites_mark_dirty(site);
 }
 
-static inline void sites_count_free(struct site *site, uint64_t size)
+static inline void sites_count_free(struct site *site, uint64_t size,
+                                    bool shared)
 {
-    atomic_fetch_sub_explicit(&site->live_bytes, size, memory_order_relaxed);
-    atomic_fetch_add_explicit(&site->frees, 1, memory_order_relaxed);
+    counter_sub(&site->live_bytes, size, shared);
+    counter_add(&site->frees, 1, shared);
     sites_mark_dirty(site);
 }
 

@@ -72,10 +72,10 @@ START_TEST(test_counters_and_peak)
 {
     uintptr_t f[] = { 0x77 };
     struct site *s = intern(f, 1, MT_KIND_HEAP);
-    sites_count_alloc(s, 100);
-    sites_count_alloc(s, 50);
-    sites_count_free(s, 100);
-    sites_count_alloc(s, 10);
+    sites_count_alloc(s, 100, false);
+    sites_count_alloc(s, 50, false);
+    sites_count_free(s, 100, false);
+    sites_count_alloc(s, 10, false);
     ck_assert_uint_eq(s->live_bytes, 60);
     ck_assert_uint_eq(s->peak_live_bytes, 150);
     ck_assert_uint_eq(s->allocs, 3);
@@ -91,16 +91,16 @@ START_TEST(test_dirty_list_once_per_site)
     struct site *s2 = intern(f2, 1, MT_KIND_HEAP);
     size_t n = 0;
     drain_dirty();
-    sites_count_alloc(s1, 1);
-    sites_count_alloc(s1, 1);
-    sites_count_alloc(s2, 1);
+    sites_count_alloc(s1, 1, false);
+    sites_count_alloc(s1, 1, false);
+    sites_count_alloc(s2, 1, false);
     for (struct site *s = sites_take_dirty(); s; s = sites_dirty_next(s)) {
         ck_assert(s == s1 || s == s2);
         n++;
     }
     ck_assert_uint_eq(n, 2);
     ck_assert_ptr_null(sites_take_dirty());
-    sites_count_free(s1, 1);                       /* queued again */
+    sites_count_free(s1, 1, false);                       /* queued again */
     ck_assert_ptr_eq(sites_take_dirty(), s1);
     drain_dirty();
 }
@@ -112,8 +112,8 @@ static void *hammer(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 100000; i++) {
-        sites_count_alloc(shared_site, 8);
-        sites_count_free(shared_site, 8);
+        sites_count_alloc(shared_site, 8, true);
+        sites_count_free(shared_site, 8, true);
     }
     return NULL;
 }
