@@ -29,6 +29,7 @@
 #include "sites.h"
 #include "snapshot.h"
 #include "stack.h"
+#include "stack_cache.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "writer.h"
@@ -225,6 +226,7 @@ static void fork_child(void)
     fork_locked = false;
     fork_unlock_leaves();
     unwind_after_fork_child();
+    stack_cache_after_fork_child();
     /* Only the forking thread lives on in the child. */
     tracer_thread_known = true;
     atomic_store(&tracer_threaded, false);
@@ -310,6 +312,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
     exe_path[n > 0 ? n : 0] = '\0';
     stack_init();
+    stack_cache_init();
     modules_init(exe_path);
     spin_lock(&snapshot_lock);
     if (start_trace_file(0) == 0) {

@@ -42,10 +42,11 @@ static struct site *site_of_call(uintptr_t entry_slot, uint32_t kind)
 {
     struct stack_key key;
     uintptr_t slots[MT_MAX_FRAMES];
+    struct unwind_reads reads;
     struct site *site;
     bool created, have_slots;
-    size_t n = stack_capture(entry_slot, key.frames, slots, &have_slots,
-                             mt_opt.depth);
+    size_t n = stack_capture(entry_slot, key.frames, slots, &reads,
+                             &have_slots, mt_opt.depth);
 
     site = sites_intern(&key, n, kind, &created);
     if (unlikely(!site))
@@ -54,7 +55,7 @@ static struct site *site_of_call(uintptr_t entry_slot, uint32_t kind)
      * next: record the map while this stack's modules are still there. */
     if (unlikely(created) && !modules_cover(site->frames, site->nframes))
         modules_capture();
-    stack_cache_learn(entry_slot, site, have_slots ? slots : NULL);
+    stack_cache_learn(entry_slot, site, have_slots ? slots : NULL, &reads);
     return site;
 }
 

@@ -63,10 +63,11 @@ size_t stack_capture_slow(uintptr_t *frames, size_t depth)
 }
 
 size_t stack_capture(uintptr_t entry_slot, uintptr_t *frames,
-                     uintptr_t *slots, bool *have_slots, size_t depth)
+                     uintptr_t *slots, struct unwind_reads *reads,
+                     bool *have_slots, size_t depth)
 {
-    int n = unwind_from_slot(entry_slot, frames, slots, depth,
-                             own_text_start, own_text_end);
+    int n = unwind_with_reads(entry_slot, frames, slots, depth,
+                              own_text_start, own_text_end, reads);
     if (n >= 0) {
         *have_slots = true;
         if (mt_opt.check_unwind)

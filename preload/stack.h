@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "unwind.h"
+
 /* Once, before the first capture: learns where libmtrace.so's code is and
  * turns on libunwind's per-thread cache. */
 void stack_init(void);
@@ -18,9 +20,11 @@ void stack_init(void);
 /* The stack of the call that entered the allocator with its return
  * address at entry_slot (ENTRY_SLOT() in an entry point): up to `depth`
  * frames; returns how many. When our unwinder did the walk, *have_slots
- * is set and slots[i] is where frames[i] was read from. */
+ * is set, slots[i] is where frames[i] was read from and *reads lists the
+ * other loads the walk depended on (unwind.h). */
 size_t stack_capture(uintptr_t entry_slot, uintptr_t *frames,
-                     uintptr_t *slots, bool *have_slots, size_t depth);
+                     uintptr_t *slots, struct unwind_reads *reads,
+                     bool *have_slots, size_t depth);
 
 /* libunwind alone, from wherever it is called. */
 size_t stack_capture_slow(uintptr_t *frames, size_t depth);

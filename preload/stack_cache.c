@@ -3,67 +3,253 @@
 #include "stack_cache.h"
 
 #include <libunwind.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "arena.h"
 #include "sites.h"
-#include "stack.h"
+#include "spinlock.h"
 
 /* Chains deeper than this are not cached (MTRACE_DEPTH above it). */
 #define CACHE_DEPTH 32
-#define CACHE_ENTRIES 16
-/* Sightings of a chain before its slots are learned. */
+#define CACHE_SETS 32
+#define CACHE_WAYS 4
+/* Sightings of a chain libunwind walked before its slots are learned. */
 #define CACHE_LEARN_AFTER 3
-/* Learning walks with unw_step, which in libunwind costs about as much as
- * a hundred cache hits save (seven unwinds' work plus a sigprocmask pair
- * per frame). A thread earns a credit per hit and pays LEARN_COST per
- * learning, so code whose chains never repeat (an interpreter, sqlite's
- * VM) stops learning instead of paying for it on every third call. */
+/* Learning through libunwind walks with unw_step, which costs about as
+ * much as a hundred cache hits save (seven unwinds' work plus a
+ * sigprocmask pair per frame). A thread earns a credit per hit and pays
+ * LEARN_COST per such learning, so code whose chains never repeat (an
+ * interpreter, sqlite's VM) stops learning instead of paying for it. */
 #define LEARN_COST 128
 #define CREDIT_START (4 * LEARN_COST)
 #define CREDIT_MAX (64 * LEARN_COST)
 /* Frames of the tracer between the unwinder and the entry point. */
 #define CACHE_OWN_FRAMES_MAX 8
+/* Slot positions and load offsets are kept in words from the entry slot,
+ * in 16 bits. */
+#define WORD sizeof(uintptr_t)
+#define SPAN_MAX (UINT16_MAX * WORD)
+/* rbp loads that are not a frame-pointer chain's, per entry. */
+#define CACHE_OTHER_READS 4
 
+/* In code built with frame pointers every step loads rbp, and always in
+ * one pattern: the word below frame i's return address holds the frame
+ * pointer of frame i+1, which sits just below frame i+1's return address.
+ * Those loads cost a bit each (fp_chain); any other goes in the list. */
 struct cache_entry {
-    uintptr_t entry_slot;
-    struct site *site;              /* NULL: not learned (yet) */
-    struct site *candidate;         /* site of the last full unwind here */
-    uint32_t sightings;             /* of candidate, in a row */
-    uint32_t nslots;
-    uintptr_t slots[CACHE_DEPTH];   /* slots[i] holds site->frames[i] */
+    uintptr_t entry_slot;               /* 0: empty */
+    struct site *site;
+    uint8_t nframes;
+    uint8_t nreads;
+    uint16_t at[CACHE_DEPTH];           /* slot i - entry slot, in words */
+    uint32_t fp_chain;                  /* bit i: *(slot i - 8) ==
+                                         * slot i+1 - 8 */
+    int16_t read_at[CACHE_OTHER_READS]; /* load address - entry slot */
+    uintptr_t read_value[CACHE_OTHER_READS];
 };
 
-static __thread struct cache_entry cache[CACHE_ENTRIES];
-static __thread uint32_t learn_credit;
-static __thread bool credit_started;
+struct cache_set {
+    struct cache_entry way[CACHE_WAYS]; /* most recently hit first */
+};
 
-static inline struct cache_entry *entry_for(uintptr_t entry_slot)
+struct thread_cache {
+    struct cache_set set[CACHE_SETS];
+    uint32_t learn_credit;
+    /* The chain libunwind walked last, and how often in a row. */
+    uintptr_t candidate_slot;
+    struct site *candidate;
+    uint32_t sightings;
+    struct thread_cache *next_free;
+};
+
+/* NULL: the thread has none yet; CACHE_GONE: it is exiting, or memory
+ * ran out: no cache from here on. */
+#define CACHE_GONE ((struct thread_cache *)1)
+static __thread struct thread_cache *mine;
+
+static pthread_key_t exit_key;
+static bool exit_key_made;
+/* Caches of threads that exited, for the next new ones. Taken only by
+ * trylock: a thread that finds it busy maps a fresh cache instead. */
+static spinlock_t free_lock;
+static struct thread_cache *free_list;
+
+static void cache_release(void *cache)
 {
-    /* The slot and the call it returns to: loops at the same depth from
-     * different call sites spread over the entries. */
+    struct thread_cache *c = cache;
+    mine = CACHE_GONE;
+    if (spin_lock_bounded(&free_lock, 100)) {
+        c->next_free = free_list;
+        free_list = c;
+        spin_unlock(&free_lock);
+    }
+}
+
+void stack_cache_init(void)
+{
+    exit_key_made = pthread_key_create(&exit_key, cache_release) == 0;
+}
+
+void stack_cache_after_fork_child(void)
+{
+    spin_unlock(&free_lock);
+}
+
+static struct thread_cache *cache_acquire(void)
+{
+    struct thread_cache *c = NULL;
+    if (spin_trylock(&free_lock)) {
+        if ((c = free_list))
+            free_list = c->next_free;
+        spin_unlock(&free_lock);
+    }
+    if (c) {
+        for (unsigned s = 0; s < CACHE_SETS; s++)
+            for (unsigned w = 0; w < CACHE_WAYS; w++)
+                c->set[s].way[w].entry_slot = 0;
+        c->candidate = NULL;
+        c->sightings = 0;
+    } else if (!(c = arena_map(sizeof *c))) {
+        mine = CACHE_GONE;
+        return NULL;
+    }
+    c->learn_credit = CREDIT_START;
+    mine = c;
+    /* The key only hands the cache back at thread exit; without it the
+     * cache stays the thread's. */
+    if (exit_key_made)
+        pthread_setspecific(exit_key, c);
+    return c;
+}
+
+static inline struct thread_cache *cache_of_thread(void)
+{
+    struct thread_cache *c = mine;
+    if (__builtin_expect(c != NULL && c != CACHE_GONE, 1))
+        return c;
+    return c == CACHE_GONE ? NULL : cache_acquire();
+}
+
+static inline struct cache_set *set_for(struct thread_cache *c,
+                                        uintptr_t entry_slot)
+{
+    /* The slot and the call it returns to. */
     uintptr_t key = (entry_slot >> 3) ^ *(const uintptr_t *)entry_slot;
-    return &cache[(key ^ (key >> 7)) % CACHE_ENTRIES];
+    return &c->set[(key ^ (key >> 7) ^ (key >> 17)) % CACHE_SETS];
+}
+
+static inline bool entry_matches(const struct cache_entry *e,
+                                 uintptr_t entry_slot)
+{
+    const uintptr_t *frames = e->site->frames;
+    const uintptr_t *base = (const uintptr_t *)entry_slot;
+    /* Offsets, not a running sum: the loads do not wait on each other. */
+    for (unsigned i = 0; i < e->nframes; i++)
+        if (base[e->at[i]] != frames[i])
+            return false;
+    for (uint32_t bits = e->fp_chain; bits; bits &= bits - 1) {
+        unsigned i = (unsigned)__builtin_ctz(bits);
+        if (base[e->at[i] - 1] != (uintptr_t)&base[e->at[i + 1] - 1])
+            return false;
+    }
+    for (unsigned i = 0; i < e->nreads; i++)
+        if (*(const uintptr_t *)(entry_slot + (uintptr_t)((intptr_t)
+                                     e->read_at[i] * (intptr_t)WORD)) !=
+            e->read_value[i])
+            return false;
+    return true;
 }
 
 struct site *stack_cache_find(uintptr_t entry_slot)
 {
-    struct cache_entry *e = entry_for(entry_slot);
-    const struct site *site = e->site;
-    if (!site || e->entry_slot != entry_slot)
+    struct thread_cache *c = cache_of_thread();
+    struct cache_set *set;
+
+    if (!c)
         return NULL;
-    for (uint32_t i = 0; i < e->nslots; i++)
-        if (*(const uintptr_t *)e->slots[i] != site->frames[i])
-            return NULL;
-    if (learn_credit < CREDIT_MAX)
-        learn_credit++;
-    return e->site;
+    set = set_for(c, entry_slot);
+    for (unsigned w = 0; w < CACHE_WAYS; w++) {
+        struct cache_entry *e = &set->way[w];
+        struct site *site;
+        if (e->entry_slot != entry_slot || !entry_matches(e, entry_slot))
+            continue;
+        site = e->site;
+        if (w > 0) {
+            /* One place forward: chains hit often settle in front. */
+            struct cache_entry hit = *e;
+            *e = set->way[w - 1];
+            set->way[w - 1] = hit;
+        }
+        if (c->learn_credit < CREDIT_MAX)
+            c->learn_credit++;
+        return site;
+    }
+    return NULL;
+}
+
+/* The entry a new chain takes: the one hit least recently. */
+static struct cache_entry *victim(struct cache_set *set)
+{
+    struct cache_entry *e = &set->way[CACHE_WAYS - 1];
+    e->entry_slot = 0;   /* half-written entries never match */
+    return e;
+}
+
+static bool store_slots(struct cache_entry *e, const uintptr_t *slots,
+                        uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t span = slots[i] - slots[0];
+        if ((i > 0 && slots[i] <= slots[i - 1]) || span > SPAN_MAX ||
+            span % WORD)
+            return false;
+        e->at[i] = (uint16_t)(span / WORD);
+    }
+    return true;
+}
+
+static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
+                         struct site *site, const uintptr_t *slots,
+                         const struct unwind_reads *reads)
+{
+    struct cache_entry *e = victim(set_for(c, entry_slot));
+
+    uint32_t n = site->nframes, other = 0, frame = 0;
+
+    if (slots[0] != entry_slot || reads->n > UNWIND_READS_MAX ||
+        !store_slots(e, slots, n))
+        return;
+    e->fp_chain = 0;
+    /* Loads come in walk order, so a frame-pointer load of frame i is
+     * found by moving forward through the slots. */
+    for (uint32_t r = 0; r < reads->n; r++) {
+        uintptr_t addr = reads->addr[r], value = reads->value[r];
+        intptr_t at = (intptr_t)(addr - entry_slot);
+        while (frame + 1 < n && slots[frame] - WORD < addr)
+            frame++;
+        if (frame + 1 < n && addr == slots[frame] - WORD &&
+            value == slots[frame + 1] - WORD) {
+            e->fp_chain |= UINT32_C(1) << frame;
+            continue;
+        }
+        if (other == CACHE_OTHER_READS || at % (intptr_t)WORD ||
+            at / (intptr_t)WORD < INT16_MIN || at / (intptr_t)WORD > INT16_MAX)
+            return;
+        e->read_at[other] = (int16_t)(at / (intptr_t)WORD);
+        e->read_value[other++] = value;
+    }
+    e->nreads = (uint8_t)other;
+    e->nframes = (uint8_t)site->nframes;
+    e->site = site;
+    e->entry_slot = entry_slot;
 }
 
 /* Walks with unw_step, which reports each frame's stack pointer: frame
  * i's return address sits just below the stack pointer of frame i+1. */
-static bool learn_slots(struct cache_entry *e, uintptr_t entry_slot,
-                        const struct site *site)
+static bool learn_slots(uintptr_t entry_slot, const struct site *site,
+                        uintptr_t *slots)
 {
     unw_context_t context;
     unw_cursor_t cursor;
@@ -93,50 +279,43 @@ static bool learn_slots(struct cache_entry *e, uintptr_t entry_slot,
          * remembered slot must hold exactly the frame we record. */
         if (ip != site->frames[found] || *(const uintptr_t *)slot != ip)
             return false;
-        e->slots[found++] = slot;
+        slots[found++] = slot;
     }
-    if (found != site->nframes)
-        return false;
-    e->nslots = found;
-    return true;
+    return found == site->nframes;
+}
+
+static void learn_from_libunwind(struct thread_cache *c, uintptr_t entry_slot,
+                                 struct site *site)
+{
+    static const struct unwind_reads no_reads = { .n = 0 };
+    uintptr_t slots[CACHE_DEPTH];
+
+    /* The same full chain, not only the same entry: a helper that many
+     * callers share would otherwise be learned again and again. */
+    if (c->candidate_slot != entry_slot || c->candidate != site) {
+        c->candidate_slot = entry_slot;
+        c->candidate = site;
+        c->sightings = 0;
+    }
+    if (++c->sightings < CACHE_LEARN_AFTER || c->learn_credit < LEARN_COST)
+        return;
+    c->learn_credit -= LEARN_COST;
+    c->sightings = 0;
+    if (learn_slots(entry_slot, site, slots))
+        learn_walked(c, entry_slot, site, slots, &no_reads);
 }
 
 void stack_cache_learn(uintptr_t entry_slot, struct site *site,
-                       const uintptr_t *slots)
+                       const uintptr_t *slots,
+                       const struct unwind_reads *reads)
 {
-    struct cache_entry *e = entry_for(entry_slot);
+    struct thread_cache *c = cache_of_thread();
 
-    if (site->nframes > CACHE_DEPTH || site->nframes == 0 ||
+    if (!c || site->nframes > CACHE_DEPTH || site->nframes == 0 ||
         site->frames[0] != *(const uintptr_t *)entry_slot)
         return;
-    if (slots) {
-        e->site = NULL;   /* a signal handler must not match half a copy */
-        e->entry_slot = entry_slot;
-        e->candidate = site;
-        e->sightings = 0;
-        e->nslots = site->nframes;
-        memcpy(e->slots, slots, site->nframes * sizeof *slots);
-        e->site = site;
-        return;
-    }
-    /* The same full chain, not only the same entry: a helper that many
-     * callers share would otherwise be learned again and again, and each
-     * learning costs several unwinds. */
-    if (e->entry_slot != entry_slot || e->candidate != site) {
-        e->entry_slot = entry_slot;
-        e->candidate = site;
-        e->site = NULL;
-        e->sightings = 0;
-    }
-    if (++e->sightings < CACHE_LEARN_AFTER)
-        return;
-    if (!credit_started) {
-        learn_credit = CREDIT_START;
-        credit_started = true;
-    }
-    if (learn_credit < LEARN_COST)
-        return;
-    learn_credit -= LEARN_COST;
-    e->sightings = 0;
-    e->site = learn_slots(e, entry_slot, site) ? site : NULL;
+    if (slots)
+        learn_walked(c, entry_slot, site, slots, reads);
+    else
+        learn_from_libunwind(c, entry_slot, site);
 }

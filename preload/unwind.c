@@ -35,8 +35,25 @@ struct walk_record {
 
 static __thread struct walk_record last_walk;
 
-/* One frame up: false when the rule does not allow it. */
-static inline bool step(uint64_t packed, uintptr_t *sp, uintptr_t *rbp)
+/* Notes where the rbp an rbp-based step uses came from, once. */
+static inline void note_rbp_read(struct unwind_reads *reads, uintptr_t addr,
+                                 uintptr_t value, bool *noted)
+{
+    if (*noted)
+        return;
+    *noted = true;
+    if (reads->n < UNWIND_READS_MAX) {
+        reads->addr[reads->n] = addr;
+        reads->value[reads->n] = value;
+    }
+    if (reads->n <= UNWIND_READS_MAX)
+        reads->n++;
+}
+
+/* One frame up: false when the rule does not allow it. *rbp_from: where
+ * the caller's rbp was loaded from, or unchanged. */
+static inline bool step(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
+                        uintptr_t *rbp_from)
 {
     uintptr_t cfa = ((packed & RULE_BASE_RBP) ? *rbp : *sp) +
                     (uintptr_t)RULE_CFA_OFFSET(packed);
@@ -47,9 +64,26 @@ static inline bool step(uint64_t packed, uintptr_t *sp, uintptr_t *rbp)
      * a frame), and must not be followed. */
     if (unlikely(cfa - *sp - sizeof(uintptr_t) > FRAME_SIZE_MAX || (cfa & 7)))
         return false;
-    if (packed & RULE_RBP_SAVED)
-        *rbp = *(const uintptr_t *)(cfa + (uintptr_t)RULE_RBP_OFFSET(packed));
+    if (packed & RULE_RBP_SAVED) {
+        *rbp_from = cfa + (uintptr_t)RULE_RBP_OFFSET(packed);
+        *rbp = *(const uintptr_t *)*rbp_from;
+    }
     *sp = cfa;
+    return true;
+}
+
+/* step, keeping the list of rbp loads that rbp-based steps depend on. */
+static inline bool step_noting(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
+                               uintptr_t *rbp_from, struct unwind_reads *reads,
+                               bool *noted)
+{
+    uintptr_t from = *rbp_from;
+    if (packed & RULE_BASE_RBP)
+        note_rbp_read(reads, from, *rbp, noted);
+    if (!step(packed, sp, rbp, rbp_from))
+        return false;
+    if (*rbp_from != from)
+        *noted = false;   /* a new value, from a new place */
     return true;
 }
 
@@ -93,6 +127,15 @@ int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
                      uintptr_t *slots, size_t depth, uintptr_t own_start,
                      uintptr_t own_end)
 {
+    struct unwind_reads reads;
+    return unwind_with_reads(entry_slot, frames, slots, depth, own_start,
+                             own_end, &reads);
+}
+
+int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
+                      uintptr_t *slots, size_t depth, uintptr_t own_start,
+                      uintptr_t own_end, struct unwind_reads *reads)
+{
     const struct rule_table *t = frame_rules_current();
     struct walk_record *rec = &last_walk;
     uint64_t generation = atomic_load_explicit(&frame_rules_generation,
@@ -100,15 +143,21 @@ int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
     uintptr_t sp = entry_slot + sizeof(uintptr_t);
     uintptr_t rbp = *(const uintptr_t *)(entry_slot - sizeof(uintptr_t));
     uintptr_t pc = *(const uintptr_t *)entry_slot;
+    uintptr_t rbp_from = entry_slot - sizeof(uintptr_t);
+    bool rbp_noted = false;
     bool rbp_based[RECORD_FRAMES];
     int64_t r = -1;   /* record entry the walk may meet next */
     bool complete = false;
     size_t n = 0;
 
+    reads->n = 0;
+    if (depth == 0)
+        return 0;
     /* libmtrace.so's own entry points calling each other (reallocarray
      * calls realloc): not the program's frames. */
     while (pc >= own_start && pc < own_end) {
-        if (!step(frame_rules_get(t, pc), &sp, &rbp))
+        if (!step_noting(frame_rules_get(t, pc), &sp, &rbp, &rbp_from, reads,
+                         &rbp_noted))
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
     }
@@ -147,7 +196,7 @@ int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
         }
         if (n <= RECORD_FRAMES)
             rbp_based[n - 1] = (packed & RULE_BASE_RBP) != 0;
-        if (!step(packed, &sp, &rbp))
+        if (!step_noting(packed, &sp, &rbp, &rbp_from, reads, &rbp_noted))
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
     }

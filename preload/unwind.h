@@ -27,6 +27,24 @@ int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
                      uintptr_t *slots, size_t depth, uintptr_t own_start,
                      uintptr_t own_end);
 
+#define UNWIND_READS_MAX 32
+
+/* The memory a walk's result depends on besides its return-address
+ * slots: for each step that computed the CFA from rbp, where that rbp
+ * value was loaded from (the entry point's saved rbp, or a callee's save
+ * slot) and what it was. The same entry slot, the same values in the
+ * return-address slots and in these gives the same stack. */
+struct unwind_reads {
+    uint32_t n;                /* UNWIND_READS_MAX + 1: too many to list */
+    uintptr_t addr[UNWIND_READS_MAX];
+    uintptr_t value[UNWIND_READS_MAX];
+};
+
+/* unwind_from_slot that also fills *reads. */
+int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
+                      uintptr_t *slots, size_t depth, uintptr_t own_start,
+                      uintptr_t own_end, struct unwind_reads *reads);
+
 /* Code was unloaded: cached rules for its addresses may be wrong for what
  * is mapped there next. Cheap; the table is emptied lazily. */
 void unwind_forget_rules(void);
