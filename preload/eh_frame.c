@@ -238,40 +238,46 @@ static bool parse_cie(const uint8_t *cie, struct cfi_program *prog)
     return true;
 }
 
-static bool parse_fde(const uint8_t *fde, uintptr_t pc,
-                      struct cfi_program *prog)
+/* 1, 0 when the FDE ends before pc (a gap between functions), -1. */
+static int parse_fde(const uint8_t *fde, uintptr_t pc,
+                     struct cfi_program *prog)
 {
     struct byte_reader r;
     uint32_t cie_offset;
     uintptr_t begin, range;
 
     if (!read_entry_bounds(fde, &r.p, &r.end))
-        return false;
+        return -1;
     r.bad = false;
     read_bytes(&r, &cie_offset, sizeof cie_offset);
     /* In .eh_frame the CIE pointer is relative to its own field. */
     if (r.bad || cie_offset == 0 ||
         !parse_cie(fde + 4 - cie_offset, prog))
-        return false;
+        return -1;
     if (!read_encoded(&r, prog->fde_encoding, 0, &begin) ||
         !read_encoded(&r, prog->fde_encoding & PE_FORMAT_MASK, 0, &range))
-        return false;
+        return -1;
     if (pc < begin || pc - begin >= range)
-        return false;
+        return 0;
     if (prog->fde_has_aug_data) {
         /* The 'z' augmentation gives FDEs a length-prefixed data block. */
         uint64_t len = read_uleb(&r);
         if (r.bad || len > (uint64_t)(r.end - r.p))
-            return false;
+            return -1;
         r.p += len;
     }
     prog->pc_begin = begin;
     prog->fde_end = r.end;
     prog->fde_insns = r.p;
-    return true;
+    return 1;
 }
 
-bool eh_frame_find(const void *hdr_ptr, uintptr_t pc, struct cfi_program *out)
+bool eh_frame_find(const void *hdr, uintptr_t pc, struct cfi_program *out)
+{
+    return eh_frame_lookup(hdr, pc, out) == 1;
+}
+
+int eh_frame_lookup(const void *hdr_ptr, uintptr_t pc, struct cfi_program *out)
 {
     const uint8_t *hdr = hdr_ptr;
     struct byte_reader r = { hdr, hdr + 4 + 2 * sizeof(uint64_t), false };
@@ -288,8 +294,10 @@ bool eh_frame_find(const void *hdr_ptr, uintptr_t pc, struct cfi_program *out)
     if (version != 1 || count_enc == PE_OMIT ||
         table_enc != (PE_DATAREL | PE_SDATA4) ||
         !read_encoded(&r, frame_ptr_enc, (uintptr_t)hdr, &frame_ptr) ||
-        !read_encoded(&r, count_enc, (uintptr_t)hdr, &count) || count == 0)
-        return false;
+        !read_encoded(&r, count_enc, (uintptr_t)hdr, &count))
+        return -1;
+    if (count == 0)
+        return 0;
     table = r.p;
     /* The last entry whose initial location is at or below pc. */
     lo = 0;
@@ -308,7 +316,7 @@ bool eh_frame_find(const void *hdr_ptr, uintptr_t pc, struct cfi_program *out)
         memcpy(&start, table + lo * 8, sizeof start);
         memcpy(&fde_offset, table + lo * 8 + 4, sizeof fde_offset);
         if ((uintptr_t)hdr + (uintptr_t)(intptr_t)start > pc)
-            return false;
+            return 0;
         return parse_fde(hdr + fde_offset, pc, out);
     }
 }
@@ -584,12 +592,20 @@ struct frame_rule cfi_rule_at(const struct cfi_program *prog, uintptr_t pc)
 struct frame_rule eh_frame_rule_for(uintptr_t pc)
 {
     struct frame_rule unknown = { .kind = FRAME_RULE_UNKNOWN };
+    struct frame_rule no_info = { .kind = FRAME_RULE_NO_INFO };
     struct dl_find_object object;
     struct cfi_program prog;
 
-    if (!_dl_find_object || _dl_find_object((void *)pc, &object) != 0 ||
-        !object.dlfo_eh_frame ||
-        !eh_frame_find(object.dlfo_eh_frame, pc, &prog))
+    if (!_dl_find_object)
         return unknown;
-    return cfi_rule_at(&prog, pc);
+    if (_dl_find_object((void *)pc, &object) != 0 || !object.dlfo_eh_frame)
+        return no_info;
+    switch (eh_frame_lookup(object.dlfo_eh_frame, pc, &prog)) {
+    case 1:
+        return cfi_rule_at(&prog, pc);
+    case 0:
+        return no_info;
+    default:
+        return unknown;
+    }
 }

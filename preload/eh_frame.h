@@ -23,6 +23,9 @@ enum frame_rule_kind {
     FRAME_RULE_UNKNOWN = 0,    /* not understood: unwind another way */
     FRAME_RULE_STEP = 1,       /* the caller's frame follows from the rule */
     FRAME_RULE_OUTERMOST = 2,  /* return address undefined: the last frame */
+    FRAME_RULE_NO_INFO = 3,    /* no unwind information at all: code of no
+                                * object (a JIT's) or without an FDE; the
+                                * frame-pointer chain is all there is */
 };
 
 enum frame_rule_base { FRAME_BASE_RSP = 0, FRAME_BASE_RBP = 1 };
@@ -58,6 +61,10 @@ struct frame_rule cfi_rule_at(const struct cfi_program *program, uintptr_t pc);
  * _dl_find_object reports it); false when none does or the tables use an
  * encoding we do not read. */
 bool eh_frame_find(const void *hdr, uintptr_t pc, struct cfi_program *out);
+
+/* eh_frame_find telling the two failures apart: 1 found, 0 no FDE covers
+ * pc, -1 tables we cannot read. */
+int eh_frame_lookup(const void *hdr, uintptr_t pc, struct cfi_program *out);
 
 /* Both steps, for the code at pc (an instruction inside a function: for a
  * return address, pass the address minus one). */

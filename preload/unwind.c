@@ -35,6 +35,28 @@ struct walk_record {
 
 static __thread struct walk_record last_walk;
 
+/* Code without unwind information (V8's generated code and builtins) is
+ * walked as libunwind walks it, by the frame-pointer chain: CFA = rbp +
+ * 16, the caller's rbp saved at rbp. */
+#define FRAME_POINTER_RULE                                                  \
+    ((uint64_t)FRAME_RULE_STEP | RULE_BASE_RBP | RULE_RBP_SAVED |           \
+     (uint64_t)(uint16_t)(int16_t)-16 << 16 | (uint64_t)16 << 32)
+/* A stack spans less than this between a walk's frames and its top. */
+#define STACK_SPAN_MAX ((uintptr_t)64 << 20)
+
+/* The top of this thread's stack as far as walks have shown it: memory
+ * from any frame up to here is mapped. A guess from rbp is followed only
+ * below it: rbp may hold anything in code that does not keep frame
+ * pointers. */
+static __thread uintptr_t stack_known_top;
+
+static inline bool frame_pointer_plausible(uintptr_t sp, uintptr_t rbp)
+{
+    uintptr_t top = stack_known_top;
+    return top > sp && top - sp <= STACK_SPAN_MAX && rbp >= sp &&
+           (rbp & 7) == 0 && rbp + 2 * sizeof(uintptr_t) <= top;
+}
+
 /* Notes where the rbp an rbp-based step uses came from, once. */
 static inline void note_rbp_read(struct unwind_reads *reads, uintptr_t addr,
                                  uintptr_t value, bool *noted)
@@ -194,12 +216,19 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
             complete = true;
             break;
         }
+        if (RULE_KIND(packed) == FRAME_RULE_NO_INFO) {
+            if (!frame_pointer_plausible(sp, rbp))
+                return -1;
+            packed = FRAME_POINTER_RULE;
+        }
         if (n <= RECORD_FRAMES)
             rbp_based[n - 1] = (packed & RULE_BASE_RBP) != 0;
         if (!step_noting(packed, &sp, &rbp, &rbp_from, reads, &rbp_noted))
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
     }
+    if (complete && slots[n - 1] + sizeof(uintptr_t) > stack_known_top)
+        stack_known_top = slots[n - 1] + sizeof(uintptr_t);
     /* Ended by a zero return address: rare enough not to remember. */
     if (n <= RECORD_FRAMES && (complete || n == depth)) {
         rec->complete = complete;
