@@ -144,15 +144,18 @@ static inline bool entry_matches(const struct cache_entry *e,
                                  uintptr_t entry_slot)
 {
     const uintptr_t *frames = e->site->frames;
-    const uintptr_t *base = (const uintptr_t *)entry_slot;
+    const uintptr_t *base = (const uintptr_t *)entry_slot, *slot = base;
+    uint32_t fp_chain = e->fp_chain;
+
+    if (*slot != frames[0])
+        return false;
     /* Offsets, not a running sum: the loads do not wait on each other. */
-    for (unsigned i = 0; i < e->nframes; i++)
-        if (base[e->at[i]] != frames[i])
+    for (unsigned i = 1; i < e->nframes; i++, fp_chain >>= 1) {
+        const uintptr_t *next = base + e->at[i];
+        if (*next != frames[i] ||
+            ((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)))
             return false;
-    for (uint32_t bits = e->fp_chain; bits; bits &= bits - 1) {
-        unsigned i = (unsigned)__builtin_ctz(bits);
-        if (base[e->at[i] - 1] != (uintptr_t)&base[e->at[i + 1] - 1])
-            return false;
+        slot = next;
     }
     for (unsigned i = 0; i < e->nreads; i++)
         if (*(const uintptr_t *)(entry_slot + (uintptr_t)((intptr_t)
