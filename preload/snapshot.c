@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "log.h"
 #include "modules.h"
 #include "monitor.h"
@@ -21,8 +22,9 @@ spinlock_t snapshot_lock;
 _Atomic uint64_t snapshot_due_ns;
 
 static uint64_t snapshot_seq;
-/* Sums of what the file says about every site: exact totals without a
- * global counter per event. */
+/* Sums of every site's counters as of its last count, at every snapshot:
+ * exact totals without a global counter per event. (A site's own record
+ * may be held back, see snapshot.h; the final snapshot writes them all.) */
 static struct {
     uint64_t allocs, frees, bytes_allocated, live_bytes;
 } reported;
@@ -32,6 +34,22 @@ static struct site **dirty_sites;
 static size_t dirty_cap;
 
 atomic_int snapshot_requested;
+
+static int write_snapshot(uint64_t now_ns, uint32_t flags, bool from_signal,
+                          bool every_site);
+
+bool snapshot_site_counters_due(uint64_t seq)
+{
+    uint64_t stride = 1;
+    if (seq <= SNAPSHOT_FULL_RESOLUTION)
+        return true;
+    /* Snapshots (B*stride/2, B*stride] write every stride-th: B/2 of them
+     * per doubling of the run. Divides rather than multiplies: no
+     * overflow, whatever seq. */
+    while ((seq - 1) / stride >= SNAPSHOT_FULL_RESOLUTION)
+        stride *= 2;
+    return seq % stride == 0;
+}
 
 /* MTRACE_SNAPSHOT_SIGNAL: a complete trace of the process so far, survivors
  * included, in a file of its own; the program runs on. */
@@ -47,17 +65,54 @@ static void write_on_demand_copy(uint64_t now_ns)
     writer_copy_end();
 }
 
+/* The allocation path reads the coarse clock, which moves a kernel tick at
+ * a time (4 ms on Debian's kernels): an interval shorter than a tick
+ * (MTRACE_INTERVAL_MS=1, as tests use) would get one snapshot per tick.
+ * Then snapshot_due_ns stays 0, every allocation comes here, and the
+ * precise clock decides against fine_due_ns. Longer intervals, the default
+ * 100 ms among them, are taken up to a tick late at no cost. Both are
+ * written under snapshot_lock. */
+static atomic_bool fine_timing;
+static _Atomic uint64_t fine_due_ns;
+
+static uint64_t coarse_tick_ns(void)
+{
+    static uint64_t tick;
+    struct timespec res;
+    if (!tick && clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0)
+        tick = (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec;
+    return tick;
+}
+
 void snapshot_take_if_due(uint64_t now_ns)
 {
+    uint64_t interval_ns = (uint64_t)mt_opt.interval_ms * 1000000u;
+    bool fine = atomic_load_explicit(&fine_timing, memory_order_relaxed);
+    if (fine) {
+        now_ns = clock_now_ns() - tracer_origin_ns;
+        /* Not due: leave without touching the lock's cache line. */
+        if (now_ns < atomic_load_explicit(&fine_due_ns, memory_order_relaxed) &&
+            !atomic_load_explicit(&snapshot_requested, memory_order_relaxed))
+            return;
+    }
     if (!spin_trylock(&snapshot_lock))
         return;
-    if (now_ns >= atomic_load_explicit(&snapshot_due_ns, memory_order_relaxed)) {
+    /* The first snapshot chooses the timing: a thread that read the flag
+     * before holds the other clock's time, and leaves it to the next. */
+    if (atomic_load_explicit(&fine_timing, memory_order_relaxed) == fine &&
+        (now_ns >= atomic_load_explicit(fine ? &fine_due_ns : &snapshot_due_ns,
+                                        memory_order_relaxed) ||
+         atomic_load_explicit(&snapshot_requested, memory_order_relaxed))) {
         bool requested = atomic_exchange(&snapshot_requested, 0);
-        atomic_store_explicit(&snapshot_due_ns,
-                              now_ns + (uint64_t)mt_opt.interval_ms * 1000000u,
+        fine = interval_ns < coarse_tick_ns();
+        atomic_store_explicit(&fine_due_ns, now_ns + interval_ns,
                               memory_order_relaxed);
-        if (snapshot_write(now_ns, requested ? MT_SNAP_ON_DEMAND : 0,
-                           false) == 0 && requested)
+        atomic_store_explicit(&snapshot_due_ns, fine ? 0 : now_ns + interval_ns,
+                              memory_order_relaxed);
+        atomic_store_explicit(&fine_timing, fine, memory_order_relaxed);
+        /* A copy on demand is a complete trace: every site up to date. */
+        if (write_snapshot(now_ns, requested ? MT_SNAP_ON_DEMAND : 0, false,
+                           requested) == 0 && requested)
             write_on_demand_copy(now_ns);
     }
     spin_unlock(&snapshot_lock);
@@ -170,11 +225,41 @@ static uint64_t peak_rss_bytes(void)
     return (uint64_t)ru.ru_maxrss * 1024u;
 }
 
+/* Counts the sites that are not due into the totals, and queues them
+ * again for the next snapshot that writes counters; moves the others (due,
+ * or new to this file) to the front. Returns how many are to be written. */
+static size_t hold_back_sites(size_t n)
+{
+    struct mt_site_counters unwritten;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct site *site = dirty_sites[i];
+        if (!site->written) {
+            /* A new site's first counters date its start exactly. */
+            dirty_sites[kept++] = site;
+            continue;
+        }
+        /* Totals stay exact at every snapshot: they are sums of what was
+         * counted, and the record written later carries the values as of
+         * then, which include this. */
+        count_site(site, &unwritten);
+        sites_mark_dirty(site);
+    }
+    return kept;
+}
+
 int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
+{
+    return write_snapshot(now_ns, flags, from_signal, true);
+}
+
+static int write_snapshot(uint64_t now_ns, uint32_t flags, bool from_signal,
+                          bool every_site)
 {
     struct mt_rec_snapshot snap;
     struct mt_site_counters counters;
     struct trace_buf *buf;
+    uint64_t seq = snapshot_seq + 1;
     size_t n;
 
     if (!writer_is_open())
@@ -186,6 +271,8 @@ int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
     n = collect_dirty();
     top_growth.site = NULL;
     top_growth.growth = 0;
+    if (!every_site && !snapshot_site_counters_due(seq))
+        n = hold_back_sites(n);
     for (size_t i = 0; i < n; i++)
         if (!dirty_sites[i]->written && write_site(dirty_sites[i]) < 0)
             return -1;
@@ -202,7 +289,7 @@ int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
     }
     memset(&snap, 0, sizeof snap);
     snap.t_ns = now_ns;
-    snap.seq = ++snapshot_seq;
+    snap.seq = snapshot_seq = seq;
     snap.allocs = reported.allocs;
     snap.frees = reported.frees;
     snap.bytes_allocated = reported.bytes_allocated;

@@ -1,7 +1,17 @@
 /*
  * snapshot.h - turns the in-process state into trace records: every
- * interval the sites that changed and the totals; at the end the survivors
+ * interval the totals and the sites that changed; at the end the survivors
  * and the END record. All writing happens under snapshot_lock.
+ *
+ * Per-site counters are thinned by snapshot count so that a long run's
+ * trace grows with the logarithm of its length, not linearly: every
+ * snapshot writes the totals (exact) and the SITE records of new sites
+ * with their first counters, but the counters of known sites only at the
+ * snapshots snapshot_site_counters_due() names; a changed site skipped
+ * stays queued and is written at the next one. Counters are absolute and
+ * peaks running maxima, so skipping loses only timeline resolution: at
+ * snapshot n, a site's points are at most ~n/128 snapshots apart (< 1% of
+ * the run). Final, exec and on-demand snapshots write every changed site.
  */
 #ifndef MTRACE_SNAPSHOT_H
 #define MTRACE_SNAPSHOT_H
@@ -20,7 +30,8 @@ extern _Atomic uint64_t snapshot_due_ns;
 extern atomic_int snapshot_requested;
 
 /* From the allocation path: takes a snapshot if one is due and no other
- * thread is taking one. */
+ * thread is taking one. `now_ns` is of the coarse clock; an interval
+ * shorter than its tick is timed by the precise clock (snapshot.c). */
 void snapshot_take_if_due(uint64_t now_ns);
 
 static inline void snapshot_if_due(uint64_t now_ns)
@@ -29,9 +40,19 @@ static inline void snapshot_if_due(uint64_t now_ns)
         snapshot_take_if_due(now_ns);
 }
 
+/* Snapshots 1..SNAPSHOT_FULL_RESOLUTION write every changed site (a short
+ * run keeps a point per snapshot); later ones every 2nd up to twice that,
+ * every 4th up to four times, and so on. */
+#define SNAPSHOT_FULL_RESOLUTION 256u
+
+/* Whether periodic snapshot number `seq` (1, 2, ... in its file) writes
+ * the counters of every changed site, not only those of new sites. */
+bool snapshot_site_counters_due(uint64_t seq);
+
 /* The rest need snapshot_lock held. */
 
-/* Changed sites, totals, then write(2). flags: enum mt_snapshot_flags.
+/* Every changed site, totals, then write(2): a snapshot that ends a trace
+ * (exit, exec, fatal signal). flags: enum mt_snapshot_flags.
  * `from_signal`: a fatal signal handler, which must not touch the loader. */
 int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal);
 

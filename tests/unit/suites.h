@@ -22,7 +22,8 @@
     X(timeline_stats_suite) \
     X(suppressions_suite) \
     X(fuzz_regressions_suite) \
-    X(analyze_damaged_suite)
+    X(analyze_damaged_suite) \
+    X(thinning_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);
 MTRACE_SUITES(MTRACE_DECLARE_SUITE)
