@@ -56,6 +56,8 @@ static bool read_bytes(struct byte_reader *r, void *out, size_t n)
     return true;
 }
 
+/* LEB128. Padding (extra groups of zeros, or of sign bits) is allowed;
+ * a value that does not fit 64 bits makes the reader bad. */
 static uint64_t read_uleb(struct byte_reader *r)
 {
     uint64_t value = 0;
@@ -63,8 +65,13 @@ static uint64_t read_uleb(struct byte_reader *r)
     uint8_t byte;
     do {
         byte = read_u8(r);
-        if (shift < 64)
+        if (shift < 64) {
+            if (shift == 63 && (byte & 0x7e))
+                r->bad = true;
             value |= (uint64_t)(byte & 0x7f) << shift;
+        } else if (byte & 0x7f) {
+            r->bad = true;
+        }
         shift += 7;
     } while ((byte & 0x80) && !r->bad);
     return value;
@@ -76,14 +83,46 @@ static int64_t read_sleb(struct byte_reader *r)
     unsigned shift = 0;
     uint8_t byte;
     do {
+        uint8_t group;
         byte = read_u8(r);
-        if (shift < 64)
-            value |= (uint64_t)(byte & 0x7f) << shift;
+        group = byte & 0x7f;
+        if (shift < 63) {
+            value |= (uint64_t)group << shift;
+        } else if (shift == 63) {
+            /* Bit 63, then only copies of it. */
+            if (group != 0 && group != 0x7f)
+                r->bad = true;
+            value |= (uint64_t)(group & 1) << 63;
+        } else if (group != ((value >> 63) ? 0x7f : 0)) {
+            r->bad = true;
+        }
         shift += 7;
     } while ((byte & 0x80) && !r->bad);
     if (shift < 64 && (byte & 0x40))
         value |= ~UINT64_C(0) << shift;
     return (int64_t)value;
+}
+
+/* A factored operand times its alignment; overflow makes the reader bad
+ * (such a rule is malformed, not a frame to follow). */
+static int64_t factored(struct byte_reader *r, int64_t operand, int64_t align)
+{
+    int64_t product;
+    if (__builtin_mul_overflow(operand, align, &product)) {
+        r->bad = true;
+        return 0;
+    }
+    return product;
+}
+
+static int64_t factored_u(struct byte_reader *r, uint64_t operand,
+                          int64_t align)
+{
+    if (operand > INT64_MAX) {
+        r->bad = true;
+        return 0;
+    }
+    return factored(r, (int64_t)operand, align);
 }
 
 /* A pointer in `encoding`; `data_base` is what DW_EH_PE_datarel is
@@ -415,7 +454,7 @@ static bool cfi_execute(struct cfi_machine *m, struct byte_reader *r,
             continue;
         case 0x80:   /* DW_CFA_offset */
             value = read_uleb(r);
-            set_rule(m, op & 0x3f, HOW_OFFSET, (int64_t)value * data_align);
+            set_rule(m, op & 0x3f, HOW_OFFSET, factored_u(r, value, data_align));
             continue;
         case 0xc0:   /* DW_CFA_restore */
             restore_rule(m, op & 0x3f);
@@ -452,7 +491,7 @@ static bool cfi_execute(struct cfi_machine *m, struct byte_reader *r,
         case 0x05:   /* DW_CFA_offset_extended */
             reg = read_uleb(r);
             value = read_uleb(r);
-            set_rule(m, reg, HOW_OFFSET, (int64_t)value * data_align);
+            set_rule(m, reg, HOW_OFFSET, factored_u(r, value, data_align));
             break;
         case 0x06:   /* DW_CFA_restore_extended */
             restore_rule(m, read_uleb(r));
@@ -501,15 +540,15 @@ static bool cfi_execute(struct cfi_machine *m, struct byte_reader *r,
             break;
         case 0x11:   /* DW_CFA_offset_extended_sf */
             reg = read_uleb(r);
-            set_rule(m, reg, HOW_OFFSET, read_sleb(r) * data_align);
+            set_rule(m, reg, HOW_OFFSET, factored(r, read_sleb(r), data_align));
             break;
         case 0x12:   /* DW_CFA_def_cfa_sf */
             m->state.cfa_register = read_uleb(r);
-            m->state.cfa_offset = read_sleb(r) * data_align;
+            m->state.cfa_offset = factored(r, read_sleb(r), data_align);
             m->state.cfa_is_expression = false;
             break;
         case 0x13:   /* DW_CFA_def_cfa_offset_sf */
-            m->state.cfa_offset = read_sleb(r) * data_align;
+            m->state.cfa_offset = factored(r, read_sleb(r), data_align);
             break;
         case 0x14:   /* DW_CFA_val_offset */
             reg = read_uleb(r);
@@ -527,7 +566,8 @@ static bool cfi_execute(struct cfi_machine *m, struct byte_reader *r,
         case 0x2f:   /* DW_CFA_GNU_negative_offset_extended */
             reg = read_uleb(r);
             value = read_uleb(r);
-            set_rule(m, reg, HOW_OFFSET, -(int64_t)value * data_align);
+            set_rule(m, reg, HOW_OFFSET,
+                     factored(r, -factored_u(r, value, 1), data_align));
             break;
         default:
             return false;
