@@ -43,7 +43,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 ASAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow \
               -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN_FLAGS := -fsanitize=thread
-TSAN_SUITES := sites
+TSAN_SUITES := sites unwind
 # The fuzzer needs clang's libFuzzer (package libclang-rt-dev).
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
@@ -150,9 +150,12 @@ asan-unit: $(BUILD)/asan/unit-tests $(BUILD)/asan/mtrace-analyze $(UNIT_RUN_DEPS
 
 # CK_FORK=no: one process, so TSan sees every test's threads together and
 # its exit status (66 on a report) is the run's.
+# CK_RUN_SUITE names one suite (a list would run none): one run each.
 tsan-unit: $(BUILD)/tsan/unit-tests
-	CK_FORK=no CK_RUN_SUITE=$(TSAN_SUITES) TSAN_OPTIONS=halt_on_error=1 \
-	    $(BUILD)/tsan/unit-tests
+	for suite in $(TSAN_SUITES); do \
+	    CK_FORK=no CK_RUN_SUITE=$$suite TSAN_OPTIONS=halt_on_error=1 \
+	        $(BUILD)/tsan/unit-tests || exit 1; \
+	done
 
 $(FUZZ_DIR)/fuzz-trace: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_trace.o \
                         $(ANALYZER_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)

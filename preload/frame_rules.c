@@ -33,7 +33,7 @@ static struct rule_table *rule_table_new(unsigned bits, uint64_t generation)
     struct rule_table *t = arena_map(sizeof *t + n * sizeof t->slots[0]);
     if (t) {
         t->mask = n - 1;
-        t->generation = generation;
+        atomic_store_explicit(&t->generation, generation, memory_order_relaxed);
     }
     return t;
 }
@@ -74,14 +74,14 @@ static struct rule_table *rule_table_writable(void)
                                   memory_order_release);
         return t;
     }
-    if (t->generation != generation) {
+    if (atomic_load_explicit(&t->generation, memory_order_relaxed) !=
+        generation) {
         /* Emptied in place: a reader racing with this sees pc 0 or a
          * changed pc, and derives the rule afresh. */
         for (size_t i = 0; i <= t->mask; i++)
             atomic_store_explicit(&t->slots[i].pc, 0, memory_order_relaxed);
         t->count = 0;
-        atomic_thread_fence(memory_order_release);
-        t->generation = generation;
+        atomic_store_explicit(&t->generation, generation, memory_order_release);
     }
     if ((t->count + 1) * 2 <= t->mask + 1)
         return t;

@@ -33,8 +33,9 @@ struct rule_slot {
 
 struct rule_table {
     size_t mask;
-    size_t count;
-    uint64_t generation;       /* of frame_rules_generation when emptied */
+    _Atomic size_t count;      /* written under the writers' lock */
+    _Atomic uint64_t generation;  /* of frame_rules_generation when
+                                   * emptied: stored after the slots */
     struct rule_slot slots[];
 };
 
@@ -49,8 +50,9 @@ static inline const struct rule_table *frame_rules_current(void)
 {
     const struct rule_table *t =
         atomic_load_explicit(&frame_rules_table, memory_order_acquire);
-    if (t && t->generation != atomic_load_explicit(&frame_rules_generation,
-                                                   memory_order_relaxed))
+    if (t && atomic_load_explicit(&t->generation, memory_order_acquire) !=
+                 atomic_load_explicit(&frame_rules_generation,
+                                      memory_order_relaxed))
         return NULL;
     return t;
 }
