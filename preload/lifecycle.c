@@ -420,14 +420,21 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 }
 
 /* Unloaded code may be followed by other code at the same addresses: the
+ * sites seen so far go out with the map they belong to, and the
  * unwinder's rules for the old code must go. (Unloads inside glibc, which
  * do not come through here, are caught at the next snapshot.) */
 EXPORT int dlclose(void *handle)
 {
-    int rc;
+    int rc, saved_errno = errno;
     if (!real_dlclose) {
         errno = ENOSYS;
         return -1;
+    }
+    if (tracer_should_record()) {
+        tracer_in_hook++;
+        snapshot_before_unload(now_ns());
+        tracer_in_hook--;
+        errno = saved_errno;
     }
     rc = real_dlclose(handle);
     unwind_forget_rules();

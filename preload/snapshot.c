@@ -248,6 +248,15 @@ static size_t hold_back_sites(size_t n)
     return kept;
 }
 
+void snapshot_before_unload(uint64_t now_ns)
+{
+    if (!spin_lock_bounded(&snapshot_lock, 1000))
+        return;
+    if (writer_is_open())
+        write_snapshot(now_ns, 0, false, false);
+    spin_unlock(&snapshot_lock);
+}
+
 int snapshot_write(uint64_t now_ns, uint32_t flags, bool from_signal)
 {
     return write_snapshot(now_ns, flags, from_signal, true);

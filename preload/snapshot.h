@@ -49,6 +49,12 @@ static inline void snapshot_if_due(uint64_t now_ns)
  * the counters of every changed site, not only those of new sites. */
 bool snapshot_site_counters_due(uint64_t seq);
 
+/* Before an object is unloaded (our dlclose): the sites seen so far are
+ * written now, under the module map they were recorded in, since another
+ * object may be loaded at the same addresses before the next snapshot.
+ * Gives up if snapshot_lock stays taken. */
+void snapshot_before_unload(uint64_t now_ns);
+
 /* The rest need snapshot_lock held. */
 
 /* Every changed site, totals, then write(2): a snapshot that ends a trace
