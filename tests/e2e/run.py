@@ -17,6 +17,7 @@ import tests_tracer  # noqa: E402,F401
 import tests_hostile  # noqa: E402,F401
 import tests_verdicts  # noqa: E402,F401
 import tests_reports  # noqa: E402,F401
+import tests_unwind  # noqa: E402,F401
 import tests_trace_size  # noqa: E402,F401
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@
     X(suppressions_suite) \
     X(fuzz_regressions_suite) \
     X(analyze_damaged_suite) \
+    X(unwind_suite) \
     X(thinning_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);
