@@ -23,6 +23,9 @@
     X(suppressions_suite) \
     X(fuzz_regressions_suite) \
     X(analyze_damaged_suite) \
+    X(cfi_suite) \
+    X(eh_frame_suite) \
+    X(unwind_synthetic_suite) \
     X(unwind_suite) \
     X(thinning_suite)
 
