@@ -40,6 +40,9 @@
  * Those loads cost a bit each (fp_chain); any other goes in the list. */
 struct cache_entry {
     uintptr_t entry_slot;               /* 0: empty */
+    /* The caller's caller: chains that share a set usually differ from
+     * there, and it is checked without reaching for the site. */
+    uintptr_t second_pc;
     struct site *site;
     uint8_t nframes;
     uint8_t nreads;
@@ -140,16 +143,24 @@ static inline struct cache_set *set_for(struct thread_cache *c,
     return &c->set[(key ^ (key >> 7) ^ (key >> 17)) % CACHE_SETS];
 }
 
-static inline bool entry_matches(const struct cache_entry *e,
-                                 uintptr_t entry_slot)
+/* Frames 1 and up, for code without frame pointers (the usual case). */
+static inline bool slots_match(const struct cache_entry *e,
+                               const uintptr_t *base, const uintptr_t *frames)
 {
-    const uintptr_t *frames = e->site->frames;
-    const uintptr_t *base = (const uintptr_t *)entry_slot, *slot = base;
-    uint32_t fp_chain = e->fp_chain;
-
-    if (*slot != frames[0])
-        return false;
     /* Offsets, not a running sum: the loads do not wait on each other. */
+    for (unsigned i = 1; i < e->nframes; i++)
+        if (base[e->at[i]] != frames[i])
+            return false;
+    return true;
+}
+
+/* The same, also checking the frame-pointer chain where fp_chain says. */
+static inline bool slots_and_chain_match(const struct cache_entry *e,
+                                         const uintptr_t *base,
+                                         const uintptr_t *frames)
+{
+    const uintptr_t *slot = base;
+    uint32_t fp_chain = e->fp_chain;
     for (unsigned i = 1; i < e->nframes; i++, fp_chain >>= 1) {
         const uintptr_t *next = base + e->at[i];
         if (*next != frames[i] ||
@@ -157,6 +168,22 @@ static inline bool entry_matches(const struct cache_entry *e,
             return false;
         slot = next;
     }
+    return true;
+}
+
+static inline bool entry_matches(const struct cache_entry *e,
+                                 uintptr_t entry_slot)
+{
+    const uintptr_t *base = (const uintptr_t *)entry_slot;
+    const uintptr_t *frames;
+
+    if (e->nframes > 1 && base[e->at[1]] != e->second_pc)
+        return false;
+    frames = e->site->frames;
+    if (base[0] != frames[0] ||
+        !(e->fp_chain ? slots_and_chain_match(e, base, frames)
+                      : slots_match(e, base, frames)))
+        return false;
     for (unsigned i = 0; i < e->nreads; i++)
         if (*(const uintptr_t *)(entry_slot + (uintptr_t)((intptr_t)
                                      e->read_at[i] * (intptr_t)WORD)) !=
@@ -245,6 +272,7 @@ static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
     }
     e->nreads = (uint8_t)other;
     e->nframes = (uint8_t)site->nframes;
+    e->second_pc = n > 1 ? site->frames[1] : 0;
     e->site = site;
     e->entry_slot = entry_slot;
 }
