@@ -1,173 +1,599 @@
 /* live.c - see live.h. */
 #include "live.h"
 
-#include <string.h>
-
 #include "arena.h"
 #include "spinlock.h"
 
 #define LIVE_SHARD_BITS 6
-#define LIVE_SHARDS (1u << LIVE_SHARD_BITS)
-#define LIVE_INITIAL_SLOTS 256
+_Static_assert(LIVE_SHARDS == 1u << LIVE_SHARD_BITS, "shard bits");
+
+#define TABLE_PAGE 4096    /* tables are whole pages: no rounding slack */
+
+/*
+ * A packed entry. Its key, k = ptr >> 4, is below 2^43 (user addresses are
+ * below 2^47 on x86-64) and is stored hashed, h = k * HASH_MUL mod 2^43,
+ * one-to-one: the top 6 bits of h pick the shard, so the 37 below, the
+ * remainder, identify the block within it; their top 32 give its home
+ * slot. Leaving the shard bits out makes room for the probe field.
+ * Word 0: remainder (37 bits) | size (20 bits: below 1 MiB) | probe field
+ * (7 bits): distance from the home slot plus one, PROBE_FAR for "PROBE_FAR
+ * - 1 or more" (then computed); 0 only in an empty slot. Word 1: site id
+ * (24 bits) | birth in LIVE_BIRTH_UNIT_NS (40 bits: 2^56 ns, 2.28 years).
+ */
+struct packed_block {
+    uint64_t key_size;
+    uint64_t site_birth;
+};
+
+#define HASH_BITS 43
+#define HASH_MASK ((UINT64_C(1) << HASH_BITS) - 1)
+#define HASH_MUL UINT64_C(0x4F1BBCDCBFB)       /* 2^43 / golden ratio, odd */
+#define HASH_INVERSE UINT64_C(0x1C39C1D8733)   /* HASH_MUL^-1 mod 2^43 */
+_Static_assert(((HASH_MUL * HASH_INVERSE) & HASH_MASK) == 1, "inverse");
+#define REM_BITS (HASH_BITS - LIVE_SHARD_BITS)
+#define REM_MASK ((UINT64_C(1) << REM_BITS) - 1)
+#define PACKED_SIZE_BITS 20
+#define PACKED_SIZE_MASK ((UINT64_C(1) << PACKED_SIZE_BITS) - 1)
+#define PROBE_SHIFT (REM_BITS + PACKED_SIZE_BITS)
+#define PROBE_ONE (UINT64_C(1) << PROBE_SHIFT)
+#define PROBE_FAR 127
+_Static_assert(PROBE_SHIFT + 7 == 64, "word 0 holds 64 bits");
+#define SITE_BITS 24
+#define SITE_MASK ((UINT64_C(1) << SITE_BITS) - 1)
+#define PACKED_BIRTH_BITS (64 - SITE_BITS)
+#define PACKED_PER_PAGE (TABLE_PAGE / sizeof(struct packed_block))
+
+/* A side-table entry, exact for any pointer. birth_tag: the birth in units
+ * plus one, so that 0 marks an empty slot whatever the pointer. */
+struct overflow_block {
+    uintptr_t ptr;
+    uint64_t size_site;        /* as in struct live_block */
+    uint64_t birth_tag;
+};
+#define OVERFLOW_HASH_MUL UINT64_C(0xD6E8FEB86659FD93)
 
 struct live_shard {
     spinlock_t lock;
-    size_t mask;               /* slots - 1 */
-    size_t count;
-    struct live_block *slots;
+    size_t nslots, count, grow_at;           /* packed table */
+    struct packed_block *slots;
+    size_t ovf_pages, ovf_nslots, ovf_count, ovf_grow_at;
+    struct overflow_block *ovf;
 } __attribute__((aligned(64)));
 
 static struct live_shard shards[LIVE_SHARDS];
 
-/* Fibonacci hashing of the pointer without its alignment bits: the top
- * bits pick the shard, the next ones the slot. */
+/* Rare paths stay out of line: the common one keeps its registers. */
+#define RARE __attribute__((noinline, cold))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* h in the top 43 bits: k << 21 times HASH_MUL wraps around 2^64 as k
+ * times HASH_MUL around 2^43. Any pointer hashes, by its low 47 bits. */
 static inline uint64_t ptr_hash(uintptr_t ptr)
 {
-    return (uint64_t)(ptr >> 4) * 0x9E3779B97F4A7C15ull;
+    return ((uint64_t)ptr << (64 - HASH_BITS - 4)) * HASH_MUL;
+}
+
+static inline uint64_t hash_rem(uint64_t hash)
+{
+    return hash << LIVE_SHARD_BITS >> (64 - REM_BITS);
 }
 
 static inline struct live_shard *shard_of(uint64_t hash)
 {
-    return &shards[hash >> (64 - LIVE_SHARD_BITS)];
+    struct live_shard *s = &shards[hash >> (64 - LIVE_SHARD_BITS)];
+    /* Hides where s came from, so that GCC addresses fields through s, not
+     * rebuilding &shards[i] each time: fewer registers on the hot paths. */
+    __asm__("" : "+r"(s));
+    return s;
 }
 
-static inline size_t slot_of(uint64_t hash, size_t mask)
+static inline uintptr_t packed_ptr(const struct live_shard *s, uint64_t rem)
 {
-    return (size_t)(hash >> (64 - LIVE_SHARD_BITS - 32)) & mask;
+    uint64_t hash = (uint64_t)(s - shards) << REM_BITS | rem;
+    return (uintptr_t)((hash * HASH_INVERSE & HASH_MASK) << 4);
 }
 
-static void shard_place(struct live_block *slots, size_t mask,
-                        const struct live_block *b)
+/* 32 bits of hash times the slot count, high half: a slot for any count,
+ * not only powers of two, without a division. */
+static inline size_t reduce(uint32_t hash32, size_t nslots)
 {
-    size_t i = slot_of(ptr_hash(b->ptr), mask);
-    while (slots[i].ptr)
-        i = (i + 1) & mask;
-    slots[i] = *b;
+    return (size_t)(((uint64_t)hash32 * nslots) >> 32);
 }
 
-static bool shard_grow(struct live_shard *shard)
+static inline size_t packed_home(uint64_t rem, size_t nslots)
 {
-    size_t old_slots = shard->slots ? shard->mask + 1 : 0;
-    size_t new_slots = old_slots ? old_slots * 2 : LIVE_INITIAL_SLOTS;
-    struct live_block *fresh = arena_map(new_slots * sizeof *fresh);
+    return reduce((uint32_t)(rem >> (REM_BITS - 32)), nslots);
+}
+
+static inline size_t overflow_home(uintptr_t ptr, size_t nslots)
+{
+    return reduce((uint32_t)((ptr * OVERFLOW_HASH_MUL) >> 32), nslots);
+}
+
+static inline size_t next_slot(size_t i, size_t nslots)
+{
+    return ++i == nslots ? 0 : i;
+}
+
+/* live_count reads counts without the lock. */
+static inline void set_count(size_t *count, size_t value)
+{
+    __atomic_store_n(count, value, __ATOMIC_RELAXED);
+}
+
+/* 16-byte aligned, not 0, below 2^47: rotated right by 4, such a pointer
+ * is its key, in [1, HASH_MASK] (alignment bits land on top; 0 wraps). Any
+ * other, say foreign, pointer is looked up in the side table only, so it
+ * cannot match a packed entry whose key shares its low bits. */
+static inline bool ptr_packs(uintptr_t ptr)
+{
+    return !(((ptr >> 4 | (uint64_t)ptr << 60) - 1) >> HASH_BITS);
+}
+
+static inline void packed_unpack(const struct packed_block *e,
+                                 struct live_block *out)
+{
+    out->birth_ns = (e->site_birth >> SITE_BITS) << LIVE_BIRTH_UNIT_SHIFT;
+    out->size_site = (e->key_size >> REM_BITS & PACKED_SIZE_MASK) |
+                     (e->site_birth & SITE_MASK) << LIVE_SIZE_BITS;
+}
+
+static inline void overflow_unpack(const struct overflow_block *e,
+                                   struct live_block *out)
+{
+    out->ptr = e->ptr;
+    out->birth_ns = (e->birth_tag - 1) << LIVE_BIRTH_UNIT_SHIFT;
+    out->size_site = e->size_site;
+}
+
+/* The packed table: linear probing in Robin Hood order. Along a run of
+ * occupied slots, entries sit in the order of their homes, each knowing how
+ * far from home it is (its probe field). Insertion shifts the rest of the
+ * run one slot on; deletion shifts back only the entries after the hole
+ * that are away from home. At the 3/4 load the memory bound asks for,
+ * plain linear probing would rescan and rehash the rest of the run at
+ * every deletion. */
+
+/* Whether word 0 holds rem: shifts, as a mask would take a register. */
+static inline bool same_rem(uint64_t word, uint64_t rem)
+{
+    return !((word ^ rem) << (64 - REM_BITS));
+}
+
+static inline uint64_t probe_field(size_t distance)
+{
+    return (distance < PROBE_FAR - 1 ? distance + 1 : PROBE_FAR)
+           << PROBE_SHIFT;
+}
+
+/* The exact distance of the entry at i from its home, wrapping past the
+ * table's end, for a field that only says "far": all but never needed. */
+static RARE size_t far_distance(uint64_t word, size_t i, size_t nslots)
+{
+    size_t home = packed_home(word & REM_MASK, nslots);
+    return i >= home ? i - home : i + nslots - home;
+}
+
+/* Where rem is (*found) or else where it belongs: the first slot empty or
+ * holding an entry closer to its home than rem would be there (one test:
+ * an empty slot's field is 0), *distance from rem's home. */
+static inline size_t packed_seat(const struct packed_block *slots,
+                                 size_t nslots, uint64_t rem,
+                                 size_t *distance, bool *found)
+{
+    size_t i = packed_home(rem, nslots), d = 0;
+    for (*found = false;; d++, i = next_slot(i, nslots)) {
+        uint64_t word = slots[i].key_size, field = word >> PROBE_SHIFT;
+        if (field <= d &&
+            (LIKELY(field < PROBE_FAR) || far_distance(word, i, nslots) < d))
+            break;
+        if (same_rem(word, rem)) {
+            *found = true;
+            break;
+        }
+    }
+    *distance = d;
+    return i;
+}
+
+/* The slot holding rem, or an empty slot: plain linear probing, valid in
+ * Robin Hood order too, and cheaper for a key that is there. */
+static inline size_t packed_find(const struct packed_block *slots,
+                                 size_t nslots, uint64_t rem)
+{
+    size_t i = packed_home(rem, nslots);
+    for (;;) {
+        uint64_t word = slots[i].key_size;
+        if (!word || same_rem(word, rem))
+            return i;
+        i = next_slot(i, nslots);
+    }
+}
+
+/* Puts entry at slot i, `distance` from its home, shifting the entries
+ * from i to the end of their run one slot on, one further from home. */
+static inline void packed_place(struct packed_block *slots, size_t nslots,
+                                size_t i, size_t distance,
+                                struct packed_block entry)
+{
+    entry.key_size |= probe_field(distance);
+    while (slots[i].key_size) {
+        struct packed_block next = slots[i];
+        slots[i] = entry;
+        entry = next;
+        if (LIKELY(entry.key_size >> PROBE_SHIFT < PROBE_FAR))
+            entry.key_size += PROBE_ONE;
+        i = next_slot(i, nslots);
+    }
+    slots[i] = entry;
+}
+
+/* Grows by 1.5x in whole pages when 3/4 full, so at least half full after,
+ * 32 bytes a block; one page, then two, are the floor. Not cold: it moves
+ * every entry. Read from the start of a run, entries come in the order of
+ * their homes, that is of their hashes, so each lands after those already
+ * placed, mostly without shifting any. */
+static __attribute__((noinline)) bool packed_grow(struct live_shard *s)
+{
+    size_t old_pages = s->nslots / PACKED_PER_PAGE;
+    size_t pages = old_pages < 2 ? old_pages + 1 : old_pages + old_pages / 2;
+    size_t n = pages * PACKED_PER_PAGE, i, distance, start = 0;
+    struct packed_block *fresh;
+    bool found;
+
+    if (n > UINT32_MAX)        /* reduce() would overflow */
+        return false;
+    fresh = arena_map(pages * TABLE_PAGE);
     if (!fresh)
         return false;
-    for (size_t i = 0; i < old_slots; i++)
-        if (shard->slots[i].ptr)
-            shard_place(fresh, new_slots - 1, &shard->slots[i]);
-    arena_unmap(shard->slots, old_slots * sizeof *fresh);
-    shard->slots = fresh;
-    shard->mask = new_slots - 1;
+    while (start < s->nslots && s->slots[start].key_size)
+        start++;
+    for (size_t k = 0, j = start; k < s->nslots; k++) {
+        struct packed_block e = s->slots[j];
+        j = next_slot(j, s->nslots);
+        if (!e.key_size)
+            continue;
+        e.key_size &= PROBE_ONE - 1;
+        i = packed_seat(fresh, n, e.key_size & REM_MASK, &distance, &found);
+        packed_place(fresh, n, i, distance, e);
+    }
+    arena_unmap(s->slots, old_pages * TABLE_PAGE);
+    s->slots = fresh;
+    s->nslots = n;
+    s->grow_at = n / 4 * 3;
     return true;
+}
+
+/* Backward-shift deletion: no tombstones, so probes never lengthen. An
+ * entry at its home (field 1) or an empty slot (field 0) ends it. */
+static inline __attribute__((always_inline)) void
+packed_delete(struct live_shard *s, size_t hole)
+{
+    struct packed_block *slots = s->slots;
+    size_t n = s->nslots, j = next_slot(hole, n);
+    struct packed_block e;
+
+    while ((e = slots[j]).key_size >> PROBE_SHIFT > 1) {
+        if (LIKELY(e.key_size >> PROBE_SHIFT < PROBE_FAR))
+            e.key_size -= PROBE_ONE;
+        else
+            e.key_size = (e.key_size & (PROBE_ONE - 1)) |
+                         probe_field(far_distance(e.key_size, j, n) - 1);
+        slots[hole] = e;
+        hole = j;
+        j = next_slot(j, n);
+    }
+    slots[hole] = (struct packed_block){ 0, 0 };
+    set_count(&s->count, s->count - 1);
+}
+
+static RARE bool packed_take(struct live_shard *s, uint64_t rem,
+                             struct live_block *out)
+{
+    size_t i;
+    if (!s->count || !s->slots[i = packed_find(s->slots, s->nslots,
+                                                 rem)].key_size)
+        return false;
+    out->ptr = packed_ptr(s, rem);
+    packed_unpack(&s->slots[i], out);
+    packed_delete(s, i);
+    return true;
+}
+
+/* The side table: plain linear probing, keyed by the whole pointer. */
+
+static inline size_t overflow_probe(const struct live_shard *s,
+                                    uintptr_t ptr)
+{
+    size_t n = s->ovf_nslots, i = overflow_home(ptr, n);
+    while (s->ovf[i].birth_tag && s->ovf[i].ptr != ptr)
+        i = next_slot(i, n);
+    return i;
+}
+
+/* Grows by at most 7/6 when 7/8 full, so 24-byte entries stay at least
+ * 3/4 full, 32 bytes a block; the first six pages come one at a time. */
+static RARE bool overflow_grow(struct live_shard *s)
+{
+    size_t old_pages = s->ovf_pages;
+    size_t pages = old_pages < 6 ? old_pages + 1 : old_pages + old_pages / 6;
+    size_t n = pages * TABLE_PAGE / sizeof(struct overflow_block);
+    struct overflow_block *fresh = arena_map(pages * TABLE_PAGE);
+
+    if (!fresh)
+        return false;
+    for (size_t i = 0; i < s->ovf_nslots; i++) {
+        size_t j;
+        if (!s->ovf[i].birth_tag)
+            continue;
+        j = overflow_home(s->ovf[i].ptr, n);
+        while (fresh[j].birth_tag)
+            j = next_slot(j, n);
+        fresh[j] = s->ovf[i];
+    }
+    arena_unmap(s->ovf, old_pages * TABLE_PAGE);
+    s->ovf = fresh;
+    s->ovf_pages = pages;
+    s->ovf_nslots = n;
+    s->ovf_grow_at = n / 8 * 7;
+    return true;
+}
+
+/* Backward-shift deletion in plain linear probing: the entry at j may
+ * fill the hole unless its home lies cyclically in (hole, j]. Unsigned
+ * differences order the distances as the cyclic ones do: past the table's
+ * end they wrap by 2^64 instead of by the slot count. */
+static RARE bool overflow_take(struct live_shard *s, uintptr_t ptr,
+                               struct live_block *out)
+{
+    struct overflow_block *slots = s->ovf;
+    size_t n = s->ovf_nslots, hole, j;
+
+    if (!s->ovf_count)
+        return false;
+    hole = overflow_probe(s, ptr);
+    if (!slots[hole].birth_tag)
+        return false;
+    overflow_unpack(&slots[hole], out);
+    for (j = next_slot(hole, n); slots[j].birth_tag; j = next_slot(j, n))
+        if (j - overflow_home(slots[j].ptr, n) >= j - hole) {
+            slots[hole] = slots[j];
+            hole = j;
+        }
+    slots[hole] = (struct overflow_block){ 0, 0, 0 };
+    set_count(&s->ovf_count, s->ovf_count - 1);
+    return true;
+}
+
+/* Insertion and removal. A pointer lives in at most one of the two
+ * tables: a new entry takes the place of one in the other table too (a
+ * block there whose free went unseen, which packed differently).
+ *
+ * live_insert and live_remove handle the common case, a packed entry in a
+ * shard with a free lock, room to spare and no side table, with no call
+ * but a tail call, so they need no registers saved. Everything else goes
+ * to the general versions below, which take the lock and handle all. */
+
+static inline bool entry_packs(uintptr_t ptr, uint64_t size,
+                               uint64_t birth_ns)
+{
+    /* The pointer; a size from 1 MiB or a birth after 2^56 ns, in one
+     * test, as birth_ns >> 36 reaches 2^20 exactly from 2^56. */
+    return ptr_packs(ptr) &&
+           !((size | birth_ns >> (LIVE_BIRTH_UNIT_SHIFT + PACKED_BIRTH_BITS -
+                                  PACKED_SIZE_BITS)) >> PACKED_SIZE_BITS);
+}
+
+/* Without its probe field, which packed_place sets. */
+static inline struct packed_block packed_entry(uint64_t rem, uint64_t size,
+                                               uint32_t site,
+                                               uint64_t birth_ns)
+{
+    return (struct packed_block){
+        .key_size = rem | size << REM_BITS,
+        .site_birth = (site & SITE_MASK) |
+                      birth_ns >> LIVE_BIRTH_UNIT_SHIFT << SITE_BITS,
+    };
+}
+
+/* A found entry's place: hands it out and puts the same pointer's new
+ * one there, at the same distance from home. */
+static inline void packed_swap(struct packed_block *slot, uintptr_t ptr,
+                               struct packed_block entry,
+                               struct live_block *replaced)
+{
+    replaced->ptr = ptr;
+    packed_unpack(slot, replaced);
+    entry.key_size |= slot->key_size & ~(PROBE_ONE - 1);
+    *slot = entry;
+}
+
+static RARE bool insert_general(uintptr_t ptr, uint64_t size, uint32_t site,
+                                uint64_t birth_ns,
+                                struct live_block *replaced, bool *stored)
+{
+    uint64_t hash = ptr_hash(ptr), rem = hash_rem(hash);
+    struct live_shard *s = shard_of(hash);
+    bool found = false, here;
+    size_t i, distance;
+
+    size = size > LIVE_SIZE_MAX ? LIVE_SIZE_MAX : size;
+    spin_lock(&s->lock);
+    *stored = false;
+    if (entry_packs(ptr, size, birth_ns)) {
+        struct packed_block entry = packed_entry(rem, size, site, birth_ns);
+        if (s->count >= s->grow_at && !packed_grow(s))
+            goto out;
+        i = packed_seat(s->slots, s->nslots, rem, &distance, &here);
+        if ((found = here)) {
+            packed_swap(&s->slots[i], ptr, entry, replaced);
+        } else {
+            found = overflow_take(s, ptr, replaced);
+            packed_place(s->slots, s->nslots, i, distance, entry);
+            set_count(&s->count, s->count + 1);
+        }
+    } else {
+        if (s->ovf_count >= s->ovf_grow_at && !overflow_grow(s))
+            goto out;
+        i = overflow_probe(s, ptr);
+        if (s->ovf[i].birth_tag) {
+            overflow_unpack(&s->ovf[i], replaced);
+            found = true;
+        } else {
+            found = ptr_packs(ptr) && packed_take(s, rem, replaced);
+            set_count(&s->ovf_count, s->ovf_count + 1);
+        }
+        s->ovf[i] = (struct overflow_block){
+            .ptr = ptr,
+            .size_site = size | (uint64_t)(site & SITE_MASK) << LIVE_SIZE_BITS,
+            .birth_tag = (birth_ns >> LIVE_BIRTH_UNIT_SHIFT) + 1,
+        };
+    }
+    *stored = true;
+out:
+    spin_unlock(&s->lock);
+    return found;
+}
+
+static RARE bool remove_general(uintptr_t ptr, struct live_block *out)
+{
+    uint64_t hash = ptr_hash(ptr);
+    struct live_shard *s = shard_of(hash);
+    bool found;
+
+    spin_lock(&s->lock);
+    found = (ptr_packs(ptr) && packed_take(s, hash_rem(hash), out)) ||
+            overflow_take(s, ptr, out);
+    spin_unlock(&s->lock);
+    return found;
 }
 
 bool live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
                  uint64_t birth_ns, struct live_block *replaced,
                  bool *stored)
 {
-    uint64_t hash = ptr_hash(ptr);
-    struct live_shard *shard = shard_of(hash);
-    struct live_block b = {
-        .ptr = ptr,
-        .birth_ns = birth_ns,
-        .size_site = (size > LIVE_SIZE_MAX ? LIVE_SIZE_MAX : size) |
-                     (uint64_t)site << LIVE_SIZE_BITS,
-    };
-    bool found = false;
-    size_t i;
+    uint64_t hash = ptr_hash(ptr), rem = hash_rem(hash);
+    struct live_shard *s = shard_of(hash);
+    struct packed_block *slots;
+    size_t i, distance;
+    bool here;
 
-    spin_lock(&shard->lock);
-    /* Keep the load under 3/4 so probes stay short. */
-    if ((!shard->slots || (shard->count + 1) * 4 > (shard->mask + 1) * 3) &&
-        !shard_grow(shard)) {
-        spin_unlock(&shard->lock);
-        *stored = false;
-        return false;
+    if (UNLIKELY(!entry_packs(ptr, size, birth_ns)) ||
+        UNLIKELY(!spin_trylock(&s->lock)))
+        return insert_general(ptr, size, site, birth_ns, replaced, stored);
+    if (UNLIKELY(s->count >= s->grow_at))
+        goto general;
+    slots = s->slots;
+    i = packed_seat(slots, s->nslots, rem, &distance, &here);
+    if (here) {
+        packed_swap(&slots[i], ptr, packed_entry(rem, size, site, birth_ns),
+                    replaced);
+        spin_unlock(&s->lock);
+        *stored = true;
+        return true;
     }
-    i = slot_of(hash, shard->mask);
-    while (shard->slots[i].ptr && shard->slots[i].ptr != ptr)
-        i = (i + 1) & shard->mask;
-    if (shard->slots[i].ptr == ptr) {
-        *replaced = shard->slots[i];
-        found = true;
-    } else {
-        shard->count++;
-    }
-    shard->slots[i] = b;
-    spin_unlock(&shard->lock);
+    if (UNLIKELY(s->ovf_count))
+        goto general;
+    packed_place(slots, s->nslots, i, distance,
+                 packed_entry(rem, size, site, birth_ns));
+    set_count(&s->count, s->count + 1);
+    spin_unlock(&s->lock);
     *stored = true;
-    return found;
+    return false;
+general:
+    spin_unlock(&s->lock);
+    return insert_general(ptr, size, site, birth_ns, replaced, stored);
 }
 
 bool live_remove(uintptr_t ptr, struct live_block *out)
 {
     uint64_t hash = ptr_hash(ptr);
-    struct live_shard *shard = shard_of(hash);
-    size_t i, j, mask;
+    struct live_shard *s = shard_of(hash);
+    size_t i, spilled;
 
-    spin_lock(&shard->lock);
-    if (!shard->slots) {
-        spin_unlock(&shard->lock);
-        return false;
+    if (UNLIKELY(!ptr_packs(ptr)) || UNLIKELY(!spin_trylock(&s->lock)))
+        return remove_general(ptr, out);
+    if (LIKELY(s->count) &&
+        LIKELY(s->slots[i = packed_find(s->slots, s->nslots,
+                                        hash_rem(hash))].key_size)) {
+        out->ptr = ptr;
+        packed_unpack(&s->slots[i], out);
+        packed_delete(s, i);
+        spin_unlock(&s->lock);
+        return true;
     }
-    mask = shard->mask;
-    i = slot_of(hash, mask);
-    while (shard->slots[i].ptr != ptr) {
-        if (!shard->slots[i].ptr) {
-            spin_unlock(&shard->lock);
-            return false;
-        }
-        i = (i + 1) & mask;
-    }
-    *out = shard->slots[i];
-    /* Backward-shift deletion: no tombstones, so probes never lengthen. */
-    for (j = (i + 1) & mask; shard->slots[j].ptr; j = (j + 1) & mask) {
-        size_t home = slot_of(ptr_hash(shard->slots[j].ptr), mask);
-        /* Move j into the hole at i unless its home lies in (i, j]. */
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            shard->slots[i] = shard->slots[j];
-            i = j;
-        }
-    }
-    shard->slots[i].ptr = 0;
-    shard->count--;
-    spin_unlock(&shard->lock);
-    return true;
+    /* Not packed; maybe in the side table (a large block). */
+    spilled = s->ovf_count;
+    spin_unlock(&s->lock);
+    return UNLIKELY(spilled) && remove_general(ptr, out);
 }
 
 void live_for_each(void (*fn)(const struct live_block *, void *), void *arg,
                    bool bounded)
 {
-    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
-        struct live_shard *shard = &shards[s];
+    for (unsigned sh = 0; sh < LIVE_SHARDS; sh++) {
+        struct live_shard *s = &shards[sh];
+        struct live_block b;
         if (!bounded)
-            spin_lock(&shard->lock);
-        else if (!spin_lock_bounded(&shard->lock, 1000))
+            spin_lock(&s->lock);
+        else if (!spin_lock_bounded(&s->lock, 1000))
             continue;
-        if (shard->slots)
-            for (size_t i = 0; i <= shard->mask; i++)
-                if (shard->slots[i].ptr)
-                    fn(&shard->slots[i], arg);
-        spin_unlock(&shard->lock);
+        for (size_t i = 0; i < s->nslots; i++)
+            if (s->slots[i].key_size) {
+                b.ptr = packed_ptr(s, s->slots[i].key_size & REM_MASK);
+                packed_unpack(&s->slots[i], &b);
+                fn(&b, arg);
+            }
+        for (size_t i = 0; i < s->ovf_nslots; i++)
+            if (s->ovf[i].birth_tag) {
+                overflow_unpack(&s->ovf[i], &b);
+                fn(&b, arg);
+            }
+        spin_unlock(&s->lock);
     }
 }
 
 void live_lock_all(void)
 {
-    for (unsigned s = 0; s < LIVE_SHARDS; s++)
-        spin_lock(&shards[s].lock);
+    for (unsigned sh = 0; sh < LIVE_SHARDS; sh++)
+        spin_lock(&shards[sh].lock);
 }
 
 void live_unlock_all(void)
 {
-    for (unsigned s = 0; s < LIVE_SHARDS; s++)
-        spin_unlock(&shards[s].lock);
+    for (unsigned sh = 0; sh < LIVE_SHARDS; sh++)
+        spin_unlock(&shards[sh].lock);
 }
 
 size_t live_count(void)
 {
     size_t n = 0;
-    for (unsigned s = 0; s < LIVE_SHARDS; s++)
-        n += __atomic_load_n(&shards[s].count, __ATOMIC_RELAXED);
+    for (unsigned sh = 0; sh < LIVE_SHARDS; sh++)
+        n += __atomic_load_n(&shards[sh].count, __ATOMIC_RELAXED) +
+             __atomic_load_n(&shards[sh].ovf_count, __ATOMIC_RELAXED);
     return n;
+}
+
+void live_shard_usage(unsigned shard, struct live_shard_usage *out)
+{
+    struct live_shard *s = &shards[shard % LIVE_SHARDS];
+    spin_lock(&s->lock);
+    out->slots = s->nslots;
+    out->count = s->count;
+    out->overflow_slots = s->ovf_nslots;
+    out->overflow_count = s->ovf_count;
+    out->bytes = (s->nslots / PACKED_PER_PAGE + s->ovf_pages) * TABLE_PAGE;
+    spin_unlock(&s->lock);
+}
+
+unsigned live_shard_of(uintptr_t ptr, size_t *home)
+{
+    uint64_t hash = ptr_hash(ptr);
+    struct live_shard *s = shard_of(hash);
+    spin_lock(&s->lock);
+    *home = ptr_packs(ptr) && s->nslots
+                ? packed_home(hash_rem(hash), s->nslots) : SIZE_MAX;
+    spin_unlock(&s->lock);
+    return (unsigned)(s - shards);
 }

@@ -1,62 +1,238 @@
-/* test_live.c - the live-block table: insert, remove, replace, growth,
- * backward-shift deletion keeping every other entry findable. */
+/* test_live.c - the live-block table: insert, remove, replace, growth by
+ * 1.5x, deletion keeping every other entry findable (clusters wrapping
+ * past a table's end, entries far from home), packed entries and their
+ * exact side table, random operations against a reference model. */
 #include "suites.h"
 #include "live.h"
 
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 
+/* Check reports every passing ck_assert to the runner, a write(2) each;
+ * these tests check millions of results, so they report failures only. */
+#define EXPECT_CMP(a, op, b)                                                 \
+    do {                                                                     \
+        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                     \
+        if (!(a_ op b_))                                                     \
+            ck_abort_msg("%s:%d: %s %s %s failed: %" PRIu64 " vs %" PRIu64,  \
+                         __FILE__, __LINE__, #a, #op, #b, a_, b_);           \
+    } while (0)
+#define EXPECT(cond) EXPECT_CMP(!!(cond), ==, 1)
+#define EXPECT_EQ(a, b) EXPECT_CMP(a, ==, b)
+#define EXPECT_LE(a, b) EXPECT_CMP(a, <=, b)
+#define EXPECT_GE(a, b) EXPECT_CMP(a, >=, b)
+
+#define BIRTH_ROUNDED(ns) ((ns) & ~(LIVE_BIRTH_UNIT_NS - 1))
+#define PACKED_SIZE_LIMIT (UINT64_C(1) << 20)   /* live.c packs below */
+#define SIZE_CLAMPED(size) ((size) > LIVE_SIZE_MAX ? LIVE_SIZE_MAX : (size))
+
 static size_t count_cb_calls;
-static uint64_t sum_cb_sizes;
 
 static void count_cb(const struct live_block *b, void *arg)
 {
+    (void)b;
     (void)arg;
     count_cb_calls++;
-    sum_cb_sizes += live_block_size(b);
 }
 
-/* The table is global: every test uses its own address range and removes
- * what it inserted. */
+static uint64_t xorshift(uint64_t *state)
+{
+    uint64_t x = *state ^ *state << 13;
+    x ^= x >> 7;
+    return *state = x ^ x << 17;
+}
+
+/* What the table should hold for one pointer. */
+struct expected {
+    bool present;
+    uint64_t size, birth;
+    uint32_t site;
+};
+
+static struct expected expect(uint64_t size, uint32_t site, uint64_t birth)
+{
+    return (struct expected){ true, SIZE_CLAMPED(size), BIRTH_ROUNDED(birth),
+                              site & 0xFFFFFF };
+}
+
+static void assert_block(const struct live_block *b, uintptr_t ptr,
+                         const struct expected *e)
+{
+    EXPECT_EQ(b->ptr, ptr);
+    EXPECT_EQ(live_block_size(b), e->size);
+    EXPECT_EQ(live_block_site(b), e->site);
+    EXPECT_EQ(b->birth_ns, e->birth);
+}
+
+/* Inserts and checks what was replaced against the model entry. */
+static void insert_checked(uintptr_t ptr, uint64_t size, uint32_t site,
+                           uint64_t birth, struct expected *model)
+{
+    struct live_block replaced;
+    bool stored = false;
+    bool found = live_insert(ptr, size, site, birth, &replaced, &stored);
+    EXPECT(stored);
+    EXPECT_EQ(found, model->present);
+    if (found)
+        assert_block(&replaced, ptr, model);
+    *model = expect(size, site, birth);
+}
+
+static void remove_checked(uintptr_t ptr, struct expected *model)
+{
+    struct live_block out;
+    bool found = live_remove(ptr, &out);
+    EXPECT_EQ(found, model->present);
+    if (found)
+        assert_block(&out, ptr, model);
+    model->present = false;
+}
+
+/* A lookup that leaves the table as it was: putting the entry back in its
+ * own place returns it as replaced. */
+static void lookup_checked(uintptr_t ptr, struct expected *model)
+{
+    if (model->present)
+        insert_checked(ptr, model->size, model->site, model->birth, model);
+    else
+        remove_checked(ptr, model);
+}
+
+static size_t overflow_total(void)
+{
+    size_t n = 0;
+    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
+        struct live_shard_usage u;
+        live_shard_usage(s, &u);
+        n += u.overflow_count;
+    }
+    return n;
+}
+
+/* The table is global (and shared by all tests under CK_FORK=no): every
+ * test uses its own address range and removes what it inserted. */
 START_TEST(test_insert_remove_roundtrip)
 {
-    struct live_block out, replaced;
-    bool stored;
-    uintptr_t base = 0x100000000000ull;
-    ck_assert(!live_insert(base, 100, 7, 555, &replaced, &stored));
-    ck_assert(stored);
-    ck_assert(live_remove(base, &out));
-    ck_assert_uint_eq(out.ptr, base);
-    ck_assert_uint_eq(live_block_size(&out), 100);
-    ck_assert_uint_eq(live_block_site(&out), 7);
-    ck_assert_uint_eq(out.birth_ns, 555);
-    ck_assert(!live_remove(base, &out));
+    struct expected model = { 0 };
+    uintptr_t p = 0x100000000000ull;
+    insert_checked(p, 100, 7, 555 + 3 * LIVE_BIRTH_UNIT_NS, &model);
+    EXPECT_EQ(model.birth, 3 * LIVE_BIRTH_UNIT_NS);
+    remove_checked(p, &model);          /* checks ptr, size, site, birth */
+    remove_checked(p, &model);          /* gone */
 }
 END_TEST
 
+/* Sizes from 1 MiB up do not pack: the side table keeps them exactly,
+ * clamped to LIVE_SIZE_MAX; site ids keep their low 24 bits. */
+START_TEST(test_sizes_exact_above_packed_limit)
+{
+    static const uint64_t sizes[] = {
+        0, 1, PACKED_SIZE_LIMIT - 1, PACKED_SIZE_LIMIT, PACKED_SIZE_LIMIT + 1,
+        123456789, LIVE_SIZE_MAX - 1, LIVE_SIZE_MAX, LIVE_SIZE_MAX + 1,
+        UINT64_MAX,
+    };
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    struct expected model[N] = { { 0 } };
+    uintptr_t base = 0x310000000000ull;
+    size_t before = live_count(), spilled = overflow_total();
+
+    for (size_t i = 0; i < N; i++)
+        insert_checked(base + i * 4096, sizes[i], (uint32_t)(i << 22) - 1, i,
+                       &model[i]);
+    EXPECT_EQ(live_count(), before + N);
+    EXPECT_EQ(overflow_total(), spilled + N - 3);
+    count_cb_calls = 0;
+    live_for_each(count_cb, NULL, false);
+    EXPECT_EQ(count_cb_calls, before + N);
+    for (size_t i = 0; i < N; i++)
+        remove_checked(base + i * 4096, &model[i]);
+    EXPECT_EQ(live_count(), before);
+    EXPECT_EQ(overflow_total(), spilled);
+}
+END_TEST
+
+/* Births come back rounded down to the unit, however late. */
+START_TEST(test_birth_rounded_down)
+{
+    static const uint64_t births[] = {
+        0, 1, LIVE_BIRTH_UNIT_NS - 1, LIVE_BIRTH_UNIT_NS,
+        LIVE_BIRTH_UNIT_NS + 1, 123456789, 3600ull * 1000000000,
+        (UINT64_C(1) << 56) - 1, UINT64_C(1) << 56, UINT64_MAX,
+    };
+    enum { N = sizeof births / sizeof births[0] };
+    struct expected model[N] = { { 0 } };
+    uintptr_t base = 0x320000000000ull;
+
+    for (size_t i = 0; i < N; i++) {
+        insert_checked(base + i * 16, 48, 9, births[i], &model[i]);
+        EXPECT_LE(model[i].birth, births[i]);
+        EXPECT(births[i] - model[i].birth < LIVE_BIRTH_UNIT_NS);
+    }
+    for (size_t i = 0; i < N; i++)
+        remove_checked(base + i * 16, &model[i]);
+    /* A unit under a millisecond: ages and periods keep their precision. */
+    EXPECT_LE(LIVE_BIRTH_UNIT_NS, 1000000);
+}
+END_TEST
+
+/* A pointer that does not pack (unaligned, at or above 2^47, 0) is exact
+ * in the side table and never matches a packed entry whose hash it shares
+ * (p + 2^47 does); the smallest and largest pointers that pack too. */
+START_TEST(test_odd_pointers_never_match)
+{
+    uintptr_t p = 0x330000001230ull, top = UINT64_C(1) << 47;
+    const uintptr_t odd[] = {
+        p + 1, p + 8, p + 15, p + top, p + 2 * top, p | (UINT64_C(1) << 63),
+        0, 16, 0xFFFFFFFFFFFFFFF0ull, top - 16, top,
+    };
+    enum { N = sizeof odd / sizeof odd[0] };
+    struct expected anchor = { 0 }, model[N] = { { 0 } };
+    size_t before = live_count();
+
+    insert_checked(p, 64, 3, 1000000, &anchor);
+    for (size_t i = 0; i < N; i++)
+        lookup_checked(odd[i], &model[i]);       /* absent: no false match */
+    for (size_t i = 0; i < N; i++)
+        insert_checked(odd[i], 100 + i, 20 + (uint32_t)i, i << 20, &model[i]);
+    EXPECT_EQ(live_count(), before + N + 1);
+    lookup_checked(p, &anchor);
+    for (size_t i = 0; i < N; i += 2)
+        remove_checked(odd[i], &model[i]);
+    lookup_checked(p, &anchor);
+    for (size_t i = 0; i < N; i++)
+        lookup_checked(odd[i], &model[i]);
+    for (size_t i = 1; i < N; i += 2)
+        remove_checked(odd[i], &model[i]);
+    remove_checked(p, &anchor);
+    EXPECT_EQ(live_count(), before);
+}
+END_TEST
+
+/* A block whose free went unseen is replaced, and returned, wherever it
+ * was stored: packed or in the side table. */
 START_TEST(test_replace_reports_old_entry)
 {
-    struct live_block out, replaced;
-    bool stored;
-    uintptr_t p = 0x200000000000ull;
-    ck_assert(!live_insert(p, 10, 1, 1, &replaced, &stored));
-    ck_assert(live_insert(p, 20, 2, 2, &replaced, &stored));
-    ck_assert_uint_eq(live_block_size(&replaced), 10);
-    ck_assert_uint_eq(live_block_site(&replaced), 1);
-    ck_assert(live_remove(p, &out));
-    ck_assert_uint_eq(live_block_size(&out), 20);
-    ck_assert(!live_remove(p, &out));
-}
-END_TEST
+    const uint64_t big = 2 * PACKED_SIZE_LIMIT, small = 32;
+    const uint64_t late = UINT64_C(1) << 60;    /* births that do not pack */
+    struct expected model = { 0 };
+    uintptr_t p = 0x340000000000ull;
+    size_t before = live_count(), spilled = overflow_total();
 
-START_TEST(test_size_clamped_and_site_kept)
-{
-    struct live_block out, replaced;
-    bool stored;
-    uintptr_t p = 0x300000000000ull;
-    live_insert(p, LIVE_SIZE_MAX + 5, (1u << 24) - 1, 0, &replaced, &stored);
-    ck_assert(live_remove(p, &out));
-    ck_assert_uint_eq(live_block_size(&out), LIVE_SIZE_MAX);
-    ck_assert_uint_eq(live_block_site(&out), (1u << 24) - 1);
+    insert_checked(p, small, 1, 10, &model);
+    insert_checked(p, small + 16, 2, 20, &model);      /* packed, packed */
+    EXPECT_EQ(overflow_total(), spilled);
+    insert_checked(p, big, 3, 30, &model);             /* to the side */
+    EXPECT_EQ(overflow_total(), spilled + 1);
+    insert_checked(p, big + 1, 4, 40, &model);         /* side, side */
+    insert_checked(p, small, 5, late, &model);         /* side: late birth */
+    EXPECT_EQ(overflow_total(), spilled + 1);
+    insert_checked(p, small, 6, 60, &model);           /* back to packed */
+    EXPECT_EQ(overflow_total(), spilled);
+    EXPECT_EQ(live_count(), before + 1);
+    remove_checked(p, &model);
+    remove_checked(p, &model);
+    EXPECT_EQ(live_count(), before);
 }
 END_TEST
 
@@ -69,19 +245,169 @@ START_TEST(test_many_blocks_grow_and_delete)
     size_t before = live_count();
 
     for (uintptr_t i = 0; i < N; i++)
-        live_insert(base + i * 16, i, (uint32_t)(i % 1000) + 1, i,
+        live_insert(base + i * 16, i, (uint32_t)(i % 1000) + 1, i << 10,
                     &replaced, &stored);
-    ck_assert_uint_eq(live_count(), before + N);
+    EXPECT_EQ(live_count(), before + N);
     /* Remove every other block: the rest must still be found, which
      * exercises backward-shift deletion across clusters. */
     for (uintptr_t i = 0; i < N; i += 2)
-        ck_assert(live_remove(base + i * 16, &out));
+        EXPECT(live_remove(base + i * 16, &out));
     for (uintptr_t i = 1; i < N; i += 2) {
-        ck_assert(live_remove(base + i * 16, &out));
-        ck_assert_uint_eq(live_block_size(&out), i);
-        ck_assert_uint_eq(out.birth_ns, i);
+        EXPECT(live_remove(base + i * 16, &out));
+        EXPECT_EQ(live_block_size(&out), i);
+        EXPECT_EQ(out.birth_ns, BIRTH_ROUNDED(i << 10));
     }
-    ck_assert_uint_eq(live_count(), before);
+    EXPECT_EQ(live_count(), before);
+}
+END_TEST
+
+/* Each shard grows by at most 1.5x when 3/4 full, so its load stays in
+ * [1/2, 3/4] and it costs at most 32 bytes a block past its first pages.
+ * Inserts until every shard grew twice past that floor, from whatever size
+ * earlier tests left it at. */
+START_TEST(test_growth_keeps_load_between_half_and_three_quarters)
+{
+    enum { FLOOR_SLOTS = 512, MAX_INSERTS = 4000000 };
+    size_t last_slots[LIVE_SHARDS], grown[LIVE_SHARDS] = { 0 };
+    size_t bytes = 0, count = 0, shards_done = 0, n = 0;
+    uintptr_t base = 0x410000000000ull;
+    struct live_block out, replaced;
+    bool stored;
+
+    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
+        struct live_shard_usage u;
+        live_shard_usage(s, &u);
+        last_slots[s] = u.slots;
+    }
+    for (; shards_done < LIVE_SHARDS && n < MAX_INSERTS; n++) {
+        struct live_shard_usage u;
+        size_t home;
+        unsigned s = live_shard_of(base + n * 48, &home);
+        EXPECT(!live_insert(base + n * 48, 24, 1, 0, &replaced, &stored));
+        EXPECT(stored);
+        live_shard_usage(s, &u);
+        EXPECT_LE(u.count * 4, u.slots * 3);
+        if (u.slots == last_slots[s])
+            continue;
+        if (last_slots[s] >= FLOOR_SLOTS) {
+            /* Grown just before this insert, at 3/4 of the old size. */
+            EXPECT(u.slots > last_slots[s]);
+            EXPECT_LE(u.slots * 2, last_slots[s] * 3);
+            EXPECT_GE((u.count - 1) * 2, u.slots);   /* 32 bytes a block */
+            if (++grown[s] == 2)
+                shards_done++;
+        }
+        last_slots[s] = u.slots;
+    }
+    EXPECT_EQ(shards_done, LIVE_SHARDS);
+    /* Packed tables only: side tables earlier tests emptied keep pages. */
+    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
+        struct live_shard_usage u;
+        live_shard_usage(s, &u);
+        bytes += u.slots * 16;
+        count += u.count;
+    }
+    EXPECT_LE(bytes, count * 32);
+    for (uintptr_t i = 0; i < n; i++)
+        EXPECT(live_remove(base + i * 48, &out));
+}
+END_TEST
+
+/* Fills ptrs with pointers of base's shard whose home slots lie at the
+ * given offsets from the end of its table (-1: the last slot, 0: the
+ * first), after making sure the shard has a table. Returns its slots. */
+static size_t pick_by_home(uintptr_t base, const long *offsets, size_t k,
+                           uintptr_t *ptrs)
+{
+    struct expected probe = { 0 };
+    struct live_shard_usage u;
+    size_t home, found = 0, n;
+    unsigned shard = live_shard_of(base, &home);
+    bool *taken = calloc(k, sizeof *taken);
+
+    insert_checked(base, 16, 1, 0, &probe);
+    remove_checked(base, &probe);
+    live_shard_usage(shard, &u);
+    EXPECT(taken && u.count == 0);
+    n = u.slots;
+    for (uintptr_t c = 1; found < k && c < 400000000; c++) {
+        if (live_shard_of(base + c * 16, &home) != shard)
+            continue;
+        for (size_t i = 0; i < k; i++)
+            if (!taken[i] && (size_t)((long)n + offsets[i]) % n == home) {
+                ptrs[i] = base + c * 16;
+                taken[i] = true;
+                found++;
+                break;
+            }
+    }
+    EXPECT_EQ(found, k);
+    free(taken);
+    return n;
+}
+
+/* Inserts the k pointers in random order and removes them in another,
+ * looking up every other one after each removal; `rounds` times. */
+static void churn_cluster(const uintptr_t *ptrs, size_t k, size_t nslots,
+                          unsigned rounds)
+{
+    struct expected *model = calloc(k, sizeof *model);
+    size_t *order = calloc(k, sizeof *order), home;
+    unsigned shard = live_shard_of(ptrs[0], &home);
+    uint64_t rng = 0x1234567;
+    struct live_shard_usage u;
+    EXPECT(model && order);
+    for (unsigned round = 0; round < rounds; round++) {
+        for (size_t i = 0; i < k; i++)
+            order[i] = i;
+        for (size_t i = k - 1; i > 0; i--) {      /* Fisher-Yates */
+            size_t j = xorshift(&rng) % (i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (size_t i = 0; i < k; i++)
+            insert_checked(ptrs[order[i]], order[i] + 1, round,
+                           i * LIVE_BIRTH_UNIT_NS, &model[order[i]]);
+        live_shard_usage(shard, &u);
+        EXPECT(u.count == k && u.slots == nslots);   /* no growth */
+        for (size_t i = 0; i < k; i++)
+            lookup_checked(ptrs[i], &model[i]);
+        for (size_t i = 0; i < k; i++) {
+            size_t victim = order[(i * 7 + round) % k];
+            while (!model[victim].present)
+                victim = (victim + 1) % k;
+            remove_checked(ptrs[victim], &model[victim]);
+            for (size_t j = 0; j < k; j++)
+                lookup_checked(ptrs[j], &model[j]);
+        }
+    }
+    free(model);
+    free(order);
+}
+
+/* A cluster over the end of a shard's table: homes in its last three
+ * slots and its first two. */
+START_TEST(test_wraparound_deletion)
+{
+    static const long offsets[] = { -3, -2, -2, -2, -1, -1, 0, 0, 1 };
+    enum { K = sizeof offsets / sizeof offsets[0] };
+    uintptr_t ptrs[K];
+    churn_cluster(ptrs, K, pick_by_home(0x420000000000ull, offsets, K, ptrs),
+                  200);
+}
+END_TEST
+
+/* 150 entries homed in 8 slots around the end of a table: some sit more
+ * than 126 slots from home, beyond what an entry's probe field counts. */
+START_TEST(test_entries_far_from_home)
+{
+    enum { K = 150 };
+    long offsets[K];
+    uintptr_t ptrs[K];
+    for (size_t i = 0; i < K; i++)
+        offsets[i] = (long)(i % 8) - 4;
+    churn_cluster(ptrs, K, pick_by_home(0x430000000000ull, offsets, K, ptrs),
+                  3);
 }
 END_TEST
 
@@ -93,12 +419,160 @@ START_TEST(test_for_each_visits_every_block)
     for (uintptr_t i = 0; i < 1000; i++)
         live_insert(base + i * 32, 3, 1, 0, &replaced, &stored);
     count_cb_calls = 0;
-    sum_cb_sizes = 0;
     live_for_each(count_cb, NULL, false);
-    ck_assert_uint_eq(count_cb_calls, live_count());
-    ck_assert_uint_ge(sum_cb_sizes, 3000);
+    EXPECT_EQ(count_cb_calls, live_count());
     for (uintptr_t i = 0; i < 1000; i++)
-        ck_assert(live_remove(base + i * 32, &out));
+        EXPECT(live_remove(base + i * 32, &out));
+}
+END_TEST
+
+/* Random operations on a pool of distinct pointers of every kind, each
+ * result compared with a plain array. */
+enum { POOL = 40000, OPS = 400000, AUDIT_EVERY = 25000 };
+
+static uint64_t entry_mix(uintptr_t ptr, uint64_t size, uint32_t site,
+                          uint64_t birth)
+{
+    uint64_t x = ptr * 0x9E3779B97F4A7C15ull ^ size * 0xC2B2AE3D27D4EB4Full ^
+                 site * 0x165667B19E3779F9ull ^ birth * 0xD6E8FEB86659FD93ull;
+    x ^= x >> 31;
+    return x * 0x94D049BB133111EBull;
+}
+
+static void mix_cb(const struct live_block *b, void *arg)
+{
+    *(uint64_t *)arg += entry_mix(b->ptr, live_block_size(b),
+                                  live_block_site(b), b->birth_ns);
+}
+
+static uint64_t table_mix(void)
+{
+    uint64_t sum = 0;
+    live_for_each(mix_cb, &sum, false);
+    return sum;
+}
+
+static uintptr_t pool_pointer(size_t i, uint64_t *rng)
+{
+    uintptr_t dense = 0x600000000000ull, r = xorshift(rng);
+    switch (i % 8) {
+    case 0: case 1: case 2:                  /* close together: clusters */
+        return dense + (i / 8 * 3 + i % 8) * 16;
+    case 3:                                  /* spread over user space */
+        return (i / 8 + 1) * UINT64_C(0x9E3779B970) % (UINT64_C(1) << 47);
+    case 4:                                  /* a dense one, misaligned */
+        return dense + (i / 8 * 3) * 16 + 1 + r % 15;
+    case 5:                  /* a dense one plus k * 2^47: the same hash */
+        return dense + (i / 8 * 3 + 1) * 16 + ((r % 131071 + 1) << 47);
+    case 6:                                  /* page aligned, like mmap */
+        return 0x700000000000ull + (i / 8) * 4096;
+    default:                                 /* 0, then anything at all */
+        return i / 8 * UINT64_C(0x9E3779B97F4A7C15);
+    }
+}
+
+static uint64_t random_size(uint64_t r)
+{
+    switch (r % 10) {
+    case 0: return PACKED_SIZE_LIMIT - 2 + (r >> 8) % 4;
+    case 1: return (r >> 8) & LIVE_SIZE_MAX;
+    case 2: return LIVE_SIZE_MAX - 1 + (r >> 8) % 8;       /* some clamped */
+    case 3: return 0;
+    default: return (r >> 8) % 4096;
+    }
+}
+
+static uint64_t random_birth(uint64_t r)
+{
+    switch (r % 20) {
+    case 0: return r;                                       /* anything */
+    case 1: return (UINT64_C(1) << 56) - 2 + (r >> 8) % 4;  /* packs or not */
+    default: return (r >> 8) % (UINT64_C(1) << 40);
+    }
+}
+
+START_TEST(test_random_operations_match_model)
+{
+    uintptr_t *pool = malloc(POOL * sizeof *pool);
+    struct expected *model = calloc(POOL, sizeof *model);
+    uint64_t rng = 0x9E3779B97F4A7C15ull, base_mix = table_mix();
+    size_t base_count = live_count(), present = 0;
+
+    EXPECT(pool && model);
+    for (size_t i = 0; i < POOL; i++)     /* distinct: none replaces one */
+        insert_checked(pool[i] = pool_pointer(i, &rng), 1, 1, 1, &model[i]);
+    for (size_t i = 0; i < POOL; i++)
+        remove_checked(pool[i], &model[i]);
+
+    for (size_t op = 1; op <= OPS; op++) {
+        uint64_t r = xorshift(&rng);
+        size_t c = (size_t)(r % POOL);
+        unsigned what = (unsigned)(r >> 32) % 10;
+        bool was = model[c].present;
+        if (what < 5) {
+            uint64_t r2 = xorshift(&rng), r3 = xorshift(&rng);
+            insert_checked(pool[c], random_size(r2), (uint32_t)(r3 >> 20),
+                           random_birth(r3), &model[c]);
+        } else if (what < 9) {
+            remove_checked(pool[c], &model[c]);
+        } else {
+            lookup_checked(pool[c], &model[c]);
+        }
+        present += (size_t)model[c].present - (size_t)was;
+        if (op % AUDIT_EVERY == 0) {
+            uint64_t mix = base_mix;
+            EXPECT_EQ(live_count(), base_count + present);
+            for (size_t i = 0; i < POOL; i++)
+                if (model[i].present)
+                    mix += entry_mix(pool[i], model[i].size, model[i].site,
+                                     model[i].birth);
+            EXPECT_EQ(table_mix(), mix);
+        }
+    }
+    EXPECT(overflow_total() > 100);
+    for (size_t i = 0; i < POOL; i++)
+        remove_checked(pool[i], &model[i]);
+    EXPECT_EQ(live_count(), base_count);
+    free(pool);
+    free(model);
+}
+END_TEST
+
+/* Threads on their own pointers, sharing shards and their locks. */
+enum { THREADS = 4, THREAD_OPS = 100000, THREAD_POOL = 5000 };
+
+static void *thread_churn(void *arg)
+{
+    uintptr_t base = (uintptr_t)arg;
+    struct expected *model = calloc(THREAD_POOL, sizeof *model);
+    uint64_t rng = base | 1;
+    EXPECT(model);
+    for (size_t op = 0; op < THREAD_OPS; op++) {
+        uint64_t r = xorshift(&rng);
+        size_t c = (size_t)(r % THREAD_POOL);
+        uintptr_t p = base + c * 16 + (c % 4 == 0 ? 8 : 0);  /* 1/4 odd */
+        if (model[c].present || (r >> 32) % 3 == 0)
+            remove_checked(p, &model[c]);
+        else
+            insert_checked(p, (r >> 20) % 3 ? 64 : 4 * PACKED_SIZE_LIMIT,
+                           (uint32_t)c, op, &model[c]);
+    }
+    for (size_t c = 0; c < THREAD_POOL; c++)
+        remove_checked(base + c * 16 + (c % 4 == 0 ? 8 : 0), &model[c]);
+    free(model);
+    return NULL;
+}
+
+START_TEST(test_threads_share_shards)
+{
+    pthread_t threads[THREADS];
+    size_t before = live_count();
+    for (uintptr_t t = 0; t < THREADS; t++)
+        EXPECT_EQ(pthread_create(&threads[t], NULL, thread_churn,
+                                 (void *)(0x650000000000ull + (t << 32))), 0);
+    for (unsigned t = 0; t < THREADS; t++)
+        pthread_join(threads[t], NULL);
+    EXPECT_EQ(live_count(), before);
 }
 END_TEST
 
@@ -106,12 +580,19 @@ Suite *live_suite(void)
 {
     Suite *s = suite_create("live");
     TCase *tc = tcase_create("live");
-    tcase_set_timeout(tc, 60);   /* 200k blocks on a loaded machine */
+    tcase_set_timeout(tc, 120);  /* 400k random operations under ASan */
     tcase_add_test(tc, test_insert_remove_roundtrip);
+    tcase_add_test(tc, test_sizes_exact_above_packed_limit);
+    tcase_add_test(tc, test_birth_rounded_down);
+    tcase_add_test(tc, test_odd_pointers_never_match);
     tcase_add_test(tc, test_replace_reports_old_entry);
-    tcase_add_test(tc, test_size_clamped_and_site_kept);
     tcase_add_test(tc, test_many_blocks_grow_and_delete);
+    tcase_add_test(tc, test_growth_keeps_load_between_half_and_three_quarters);
+    tcase_add_test(tc, test_wraparound_deletion);
+    tcase_add_test(tc, test_entries_far_from_home);
     tcase_add_test(tc, test_for_each_visits_every_block);
+    tcase_add_test(tc, test_random_operations_match_model);
+    tcase_add_test(tc, test_threads_share_shards);
     suite_add_tcase(s, tc);
     return s;
 }
