@@ -65,6 +65,11 @@ bool live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
                  uint64_t birth_ns, struct live_block *replaced,
                  bool *stored);
 
+/* Starts loading the part of the table where ptr's entry goes: called
+ * as soon as the allocator returns, the miss of a large table overlaps the
+ * stack lookup instead of following it. */
+void live_prefetch(uintptr_t ptr);
+
 /* Removes ptr; true and its entry in *out when it was present. */
 bool live_remove(uintptr_t ptr, struct live_block *out);
 

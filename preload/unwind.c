@@ -256,13 +256,23 @@ size_t unwind_cached_rules(void)
 
 #else /* not x86-64: libunwind does every stack */
 
+int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
+                      uintptr_t *slots, size_t depth, uintptr_t own_start,
+                      uintptr_t own_end, struct unwind_reads *reads)
+{
+    (void)entry_slot, (void)frames, (void)slots, (void)depth;
+    (void)own_start, (void)own_end;
+    reads->n = 0;
+    return -1;
+}
+
 int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
                      uintptr_t *slots, size_t depth, uintptr_t own_start,
                      uintptr_t own_end)
 {
-    (void)entry_slot, (void)frames, (void)slots, (void)depth;
-    (void)own_start, (void)own_end;
-    return -1;
+    struct unwind_reads reads;
+    return unwind_with_reads(entry_slot, frames, slots, depth, own_start,
+                             own_end, &reads);
 }
 
 void unwind_forget_rules(void) {}
