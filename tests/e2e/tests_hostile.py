@@ -205,3 +205,32 @@ def out_of_memory_sees_the_same_null_and_the_trace_names_the_site():
         eq(failed[0]["live_bytes"], 0, "refused memory is never live")
     finally:
         run.cleanup()
+
+
+@test
+def thousands_of_short_lived_threads():
+    """Each thread's stack cache goes to the next thread when it exits:
+    2,000 threads cost the memory of one or two, and every block is
+    counted."""
+    from tests_trace_size import peak_rss
+    import tempfile
+    import shutil
+    prog = compile_prog("thread_churn")
+    threads = 2000
+    run = same_as_native([prog, str(threads)])
+    work = tempfile.mkdtemp(prefix="mtrace-e2e-")
+    try:
+        eq(run.stdout, b"threads 2000 kept 2000\n", "program ran")
+        report, _ = analyze(run.only_trace())
+        ours = [s for s in report["sites"]
+                if any(f["function"] == "thread_body" for f in s["frames"])]
+        eq(sum(s["live_blocks"] for s in ours), threads, "kept blocks")
+        eq(sum(s["allocs"] for s in ours), threads * 10, "allocations")
+        _, native = peak_rss([prog, str(threads)], work, preload=False)
+        _, traced = peak_rss([prog, str(threads)], work, preload=True)
+        # Measured: +0.8 MB; with a fresh cache for every thread, +9.2 MB.
+        check(traced - native < 4 << 20,
+              "peak RSS %d traced vs %d native" % (traced, native))
+    finally:
+        run.cleanup()
+        shutil.rmtree(work, ignore_errors=True)

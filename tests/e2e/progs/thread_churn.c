@@ -1,0 +1,41 @@
+/* Thousands of short-lived threads, one after another, each allocating
+ * from the same call chain: the tracer's per-thread memory (its stack
+ * cache) must be handed from each exiting thread to the next, not kept
+ * for each. Every thread keeps one block of the ten it allocates. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PER_THREAD 10
+
+static void *kept[100000];
+
+__attribute__((noinline)) static void *leaf(size_t n) { return malloc(n); }
+__attribute__((noinline)) static void *middle(size_t n) { return leaf(n); }
+
+static void *thread_body(void *arg)
+{
+    void *blocks[PER_THREAD];
+    long index = (long)arg;
+    for (int i = 0; i < PER_THREAD; i++)
+        blocks[i] = middle(32 + (size_t)i);
+    for (int i = 1; i < PER_THREAD; i++)
+        free(blocks[i]);
+    kept[index] = blocks[0];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    long threads = argc > 1 ? atol(argv[1]) : 1000;
+    if (threads < 1 || threads > 100000)
+        return 2;
+    for (long t = 0; t < threads; t++) {
+        pthread_t id;
+        if (pthread_create(&id, NULL, thread_body, (void *)t) != 0)
+            return 1;
+        pthread_join(id, NULL);
+    }
+    printf("threads %ld kept %ld\n", threads, threads);
+    return 0;
+}
