@@ -234,3 +234,19 @@ def thousands_of_short_lived_threads():
     finally:
         run.cleanup()
         shutil.rmtree(work, ignore_errors=True)
+
+
+@test
+def threads_with_the_smallest_stack():
+    """PTHREAD_STACK_MIN (16 KiB) threads: the tracer's static TLS comes
+    out of their stacks, and its walk runs on them."""
+    prog = compile_prog("thread_churn")
+    run = same_as_native([prog, "200", "small"])
+    try:
+        eq(run.stdout, b"threads 200 kept 200\n", "program ran")
+        report, _ = analyze(run.only_trace())
+        ours = [s for s in report["sites"]
+                if any(f["function"] == "thread_body" for f in s["frames"])]
+        eq(sum(s["live_blocks"] for s in ours), 200, "kept blocks")
+    finally:
+        run.cleanup()
