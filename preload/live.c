@@ -1,13 +1,12 @@
-/* live.c - see live.h. */
-#include "live.h"
+/* live.c - see live.h: the shards and their packed tables; the side
+ * tables are in live_overflow.c. */
+#include "live_shard.h"
 
 #include "arena.h"
-#include "spinlock.h"
 
 #define LIVE_SHARD_BITS 6
 _Static_assert(LIVE_SHARDS == 1u << LIVE_SHARD_BITS, "shard bits");
 
-#define TABLE_PAGE 4096    /* tables are whole pages: no rounding slack */
 #define LIVE_PREFETCH_FROM 16384   /* slots of a shard */
 
 /*
@@ -47,34 +46,10 @@ _Static_assert(((HASH_MUL * HASH_INVERSE) & REGION_MASK) == 1, "inverse");
 #define PROBE_ONE (UINT64_C(1) << PROBE_SHIFT)
 #define PROBE_FAR 127
 _Static_assert(PROBE_SHIFT + 7 == 64, "word 0 holds 64 bits");
-#define SITE_BITS 24
-#define SITE_MASK ((UINT64_C(1) << SITE_BITS) - 1)
 #define PACKED_BIRTH_BITS (64 - SITE_BITS)
 #define PACKED_PER_PAGE (TABLE_PAGE / sizeof(struct packed_block))
 
-/* A side-table entry, exact for any pointer. birth_tag: the birth in units
- * plus one, so that 0 marks an empty slot whatever the pointer. */
-struct overflow_block {
-    uintptr_t ptr;
-    uint64_t size_site;        /* as in struct live_block */
-    uint64_t birth_tag;
-};
-#define OVERFLOW_HASH_MUL UINT64_C(0xD6E8FEB86659FD93)
-
-struct live_shard {
-    spinlock_t lock;
-    size_t nslots, count, grow_at;           /* packed table */
-    struct packed_block *slots;
-    size_t ovf_pages, ovf_nslots, ovf_count, ovf_grow_at;
-    struct overflow_block *ovf;
-} __attribute__((aligned(64)));
-
 static struct live_shard shards[LIVE_SHARDS];
-
-/* Rare paths stay out of line: the common one keeps its registers. */
-#define RARE __attribute__((noinline, cold))
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* h in the top 43 bits: the region << 24 times HASH_MUL wraps around 2^64
  * as the region times HASH_MUL around 2^40; k's low 3 bits go below it.
@@ -106,32 +81,9 @@ static inline uintptr_t packed_ptr(const struct live_shard *s, uint64_t rem)
                        (hash & 7) << 4);
 }
 
-/* 32 bits of hash times the slot count, high half: a slot for any count,
- * not only powers of two, without a division. */
-static inline size_t reduce(uint32_t hash32, size_t nslots)
-{
-    return (size_t)(((uint64_t)hash32 * nslots) >> 32);
-}
-
 static inline size_t packed_home(uint64_t rem, size_t nslots)
 {
     return reduce((uint32_t)(rem >> (REM_BITS - 32)), nslots);
-}
-
-static inline size_t overflow_home(uintptr_t ptr, size_t nslots)
-{
-    return reduce((uint32_t)((ptr * OVERFLOW_HASH_MUL) >> 32), nslots);
-}
-
-static inline size_t next_slot(size_t i, size_t nslots)
-{
-    return ++i == nslots ? 0 : i;
-}
-
-/* live_count reads counts without the lock. */
-static inline void set_count(size_t *count, size_t value)
-{
-    __atomic_store_n(count, value, __ATOMIC_RELAXED);
 }
 
 /* 16-byte aligned, not 0, below 2^47: rotated right by 4, such a pointer
@@ -149,14 +101,6 @@ static inline void packed_unpack(const struct packed_block *e,
     out->birth_ns = (e->site_birth >> SITE_BITS) << LIVE_BIRTH_UNIT_SHIFT;
     out->size_site = (e->key_size >> REM_BITS & PACKED_SIZE_MASK) |
                      (e->site_birth & SITE_MASK) << LIVE_SIZE_BITS;
-}
-
-static inline void overflow_unpack(const struct overflow_block *e,
-                                   struct live_block *out)
-{
-    out->ptr = e->ptr;
-    out->birth_ns = (e->birth_tag - 1) << LIVE_BIRTH_UNIT_SHIFT;
-    out->size_site = e->size_site;
 }
 
 /* The packed table: linear probing in Robin Hood order. Along a run of
@@ -314,71 +258,6 @@ static RARE bool packed_take(struct live_shard *s, uint64_t rem,
     return true;
 }
 
-/* The side table: plain linear probing, keyed by the whole pointer. */
-
-static inline size_t overflow_probe(const struct live_shard *s,
-                                    uintptr_t ptr)
-{
-    size_t n = s->ovf_nslots, i = overflow_home(ptr, n);
-    while (s->ovf[i].birth_tag && s->ovf[i].ptr != ptr)
-        i = next_slot(i, n);
-    return i;
-}
-
-/* Grows by at most 7/6 when 7/8 full, so 24-byte entries stay at least
- * 3/4 full, 32 bytes a block; the first six pages come one at a time. */
-static RARE bool overflow_grow(struct live_shard *s)
-{
-    size_t old_pages = s->ovf_pages;
-    size_t pages = old_pages < 6 ? old_pages + 1 : old_pages + old_pages / 6;
-    size_t n = pages * TABLE_PAGE / sizeof(struct overflow_block);
-    struct overflow_block *fresh = arena_map(pages * TABLE_PAGE);
-
-    if (!fresh)
-        return false;
-    for (size_t i = 0; i < s->ovf_nslots; i++) {
-        size_t j;
-        if (!s->ovf[i].birth_tag)
-            continue;
-        j = overflow_home(s->ovf[i].ptr, n);
-        while (fresh[j].birth_tag)
-            j = next_slot(j, n);
-        fresh[j] = s->ovf[i];
-    }
-    arena_unmap(s->ovf, old_pages * TABLE_PAGE);
-    s->ovf = fresh;
-    s->ovf_pages = pages;
-    s->ovf_nslots = n;
-    s->ovf_grow_at = n / 8 * 7;
-    return true;
-}
-
-/* Backward-shift deletion in plain linear probing: the entry at j may
- * fill the hole unless its home lies cyclically in (hole, j]. Unsigned
- * differences order the distances as the cyclic ones do: past the table's
- * end they wrap by 2^64 instead of by the slot count. */
-static RARE bool overflow_take(struct live_shard *s, uintptr_t ptr,
-                               struct live_block *out)
-{
-    struct overflow_block *slots = s->ovf;
-    size_t n = s->ovf_nslots, hole, j;
-
-    if (!s->ovf_count)
-        return false;
-    hole = overflow_probe(s, ptr);
-    if (!slots[hole].birth_tag)
-        return false;
-    overflow_unpack(&slots[hole], out);
-    for (j = next_slot(hole, n); slots[j].birth_tag; j = next_slot(j, n))
-        if (j - overflow_home(slots[j].ptr, n) >= j - hole) {
-            slots[hole] = slots[j];
-            hole = j;
-        }
-    slots[hole] = (struct overflow_block){ 0, 0, 0 };
-    set_count(&s->ovf_count, s->ovf_count - 1);
-    return true;
-}
-
 /* Insertion and removal. A pointer lives in at most one of the two
  * tables: a new entry takes the place of one in the other table too (a
  * block there whose free went unseen, which packed differently).
@@ -442,26 +321,16 @@ static RARE bool insert_general(uintptr_t ptr, uint64_t size, uint32_t site,
         if ((found = here)) {
             packed_swap(&s->slots[i], ptr, entry, replaced);
         } else {
-            found = overflow_take(s, ptr, replaced);
+            /* No call while the shard has no side table. */
+            found = s->ovf_count && overflow_take(s, ptr, replaced);
             packed_place(s->slots, s->nslots, i, distance, entry);
             set_count(&s->count, s->count + 1);
         }
     } else {
-        if (s->ovf_count >= s->ovf_grow_at && !overflow_grow(s))
+        bool had;
+        if (!overflow_put(s, ptr, size, site, birth_ns, replaced, &had))
             goto out;
-        i = overflow_probe(s, ptr);
-        if (s->ovf[i].birth_tag) {
-            overflow_unpack(&s->ovf[i], replaced);
-            found = true;
-        } else {
-            found = ptr_packs(ptr) && packed_take(s, rem, replaced);
-            set_count(&s->ovf_count, s->ovf_count + 1);
-        }
-        s->ovf[i] = (struct overflow_block){
-            .ptr = ptr,
-            .size_site = size | (uint64_t)(site & SITE_MASK) << LIVE_SIZE_BITS,
-            .birth_tag = (birth_ns >> LIVE_BIRTH_UNIT_SHIFT) + 1,
-        };
+        found = had || (ptr_packs(ptr) && packed_take(s, rem, replaced));
     }
     *stored = true;
 out:
@@ -558,11 +427,7 @@ void live_for_each(void (*fn)(const struct live_block *, void *), void *arg,
                 packed_unpack(&s->slots[i], &b);
                 fn(&b, arg);
             }
-        for (size_t i = 0; i < s->ovf_nslots; i++)
-            if (s->ovf[i].birth_tag) {
-                overflow_unpack(&s->ovf[i], &b);
-                fn(&b, arg);
-            }
+        overflow_for_each(s, fn, arg);
         spin_unlock(&s->lock);
     }
 }
