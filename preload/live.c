@@ -218,6 +218,8 @@ static __attribute__((noinline)) bool packed_grow(struct live_shard *s)
     /* Atomic for live_prefetch, which reads them without the lock. */
     __atomic_store_n(&s->slots, fresh, __ATOMIC_RELAXED);
     __atomic_store_n(&s->nslots, n, __ATOMIC_RELAXED);
+    if (n > LIVE_PREFETCH_FROM)
+        atomic_store_explicit(&live_table_large, true, memory_order_relaxed);
     s->grow_at = n / 4 * 3;
     return true;
 }
@@ -475,6 +477,8 @@ unsigned live_shard_of(uintptr_t ptr, size_t *home)
     spin_unlock(&s->lock);
     return (unsigned)(s - shards);
 }
+
+atomic_bool live_table_large;
 
 void live_prefetch(uintptr_t ptr)
 {

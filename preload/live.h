@@ -22,6 +22,7 @@
 #ifndef MTRACE_LIVE_H
 #define MTRACE_LIVE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,10 @@ bool live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
  * as soon as the allocator returns, the miss of a large table overlaps the
  * stack lookup instead of following it. */
 void live_prefetch(uintptr_t ptr);
+
+/* Some shard has outgrown the caches: only then is live_prefetch worth
+ * its call. */
+extern atomic_bool live_table_large;
 
 /* Removes ptr; true and its entry in *out when it was present. */
 bool live_remove(uintptr_t ptr, struct live_block *out);
