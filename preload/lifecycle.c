@@ -25,6 +25,7 @@
 #include "log.h"
 #include "modules.h"
 #include "options.h"
+#include "procfs.h"
 #include "reachability.h"
 #include "sites.h"
 #include "snapshot.h"
@@ -254,15 +255,8 @@ static long count_threads(void)
 {
     char buf[1024];
     const char *p;
-    ssize_t len;
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!procfs_read_self("stat", buf, sizeof buf))
         return 0;
-    len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0)
-        return 0;
-    buf[len] = '\0';
     /* The command name may hold spaces and parentheses: count fields
      * after its last ')'. Field 3 follows it. */
     p = strrchr(buf, ')');

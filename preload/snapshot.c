@@ -1,7 +1,6 @@
 /* snapshot.c - see snapshot.h. */
 #include "snapshot.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -12,6 +11,7 @@
 #include "log.h"
 #include "modules.h"
 #include "monitor.h"
+#include "procfs.h"
 #include "options.h"
 #include "record.h"
 #include "sites.h"
@@ -202,15 +202,8 @@ static uint64_t current_rss_bytes(void)
 {
     char text[128];
     unsigned long long pages_total = 0, pages_resident = 0;
-    ssize_t n;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!procfs_read_self("statm", text, sizeof text))
         return 0;
-    n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
     /* sscanf does not allocate for plain integer conversions. */
     if (sscanf(text, "%llu %llu", &pages_total, &pages_resident) != 2)
         return 0;

@@ -145,15 +145,6 @@ static int join_record(const struct walk_record *rec, uint32_t r,
     return (int)n + 1;
 }
 
-int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
-                     uintptr_t *slots, size_t depth, uintptr_t own_start,
-                     uintptr_t own_end)
-{
-    struct unwind_reads reads;
-    return unwind_with_reads(entry_slot, frames, slots, depth, own_start,
-                             own_end, &reads);
-}
-
 int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
                       uintptr_t *slots, size_t depth, uintptr_t own_start,
                       uintptr_t own_end, struct unwind_reads *reads)
@@ -266,6 +257,12 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     return -1;
 }
 
+void unwind_forget_rules(void) {}
+void unwind_after_fork_child(void) {}
+size_t unwind_cached_rules(void) { return 0; }
+
+#endif
+
 int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
                      uintptr_t *slots, size_t depth, uintptr_t own_start,
                      uintptr_t own_end)
@@ -274,9 +271,3 @@ int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
     return unwind_with_reads(entry_slot, frames, slots, depth, own_start,
                              own_end, &reads);
 }
-
-void unwind_forget_rules(void) {}
-void unwind_after_fork_child(void) {}
-size_t unwind_cached_rules(void) { return 0; }
-
-#endif
