@@ -53,8 +53,15 @@ struct cache_entry {
     uintptr_t read_value[CACHE_OTHER_READS];
 };
 
+/* Chains missed lately in a set, as tags: a chain is learned the second
+ * time it misses, so code whose stacks rarely repeat (a compiler) does not
+ * pay for learning each one, while a loop's chain is learned at once. */
+#define CACHE_RECENT_MISSES 4
+
 struct cache_set {
     struct cache_entry way[CACHE_WAYS]; /* most recently hit first */
+    uintptr_t recent_miss[CACHE_RECENT_MISSES];
+    uint32_t next_miss;
 };
 
 struct thread_cache {
@@ -240,13 +247,29 @@ static bool store_slots(struct cache_entry *e, const uintptr_t *slots,
     return true;
 }
 
+/* Whether this chain missed in its set lately; remembers it if not. */
+static bool missed_before(struct cache_set *set, uintptr_t entry_slot,
+                          const struct site *site)
+{
+    uintptr_t tag = (entry_slot ^ (uintptr_t)site) | 1;
+    for (unsigned i = 0; i < CACHE_RECENT_MISSES; i++)
+        if (set->recent_miss[i] == tag)
+            return true;
+    set->recent_miss[set->next_miss++ % CACHE_RECENT_MISSES] = tag;
+    return false;
+}
+
 static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
                          struct site *site, const uintptr_t *slots,
                          const struct unwind_reads *reads)
 {
-    struct cache_entry *e = victim(set_for(c, entry_slot));
-
+    struct cache_set *set = set_for(c, entry_slot);
+    struct cache_entry *e;
     uint32_t n = site->nframes, other = 0, frame = 0;
+
+    if (!missed_before(set, entry_slot, site))
+        return;
+    e = victim(set);
 
     if (slots[0] != entry_slot || reads->n > UNWIND_READS_MAX ||
         !store_slots(e, slots, n))
