@@ -14,7 +14,8 @@
 #define CFI_STACK_DEPTH 8
 
 /* How one register is recovered in the caller. */
-enum reg_how { HOW_SAME = 0, HOW_UNDEFINED, HOW_OFFSET, HOW_OTHER };
+enum reg_how { HOW_SAME = 0, HOW_UNDEFINED, HOW_OFFSET, HOW_OTHER,
+               HOW_UNSET /* no rule given at all */ };
 
 struct reg_rule {
     uint8_t how;
@@ -242,7 +243,7 @@ struct frame_rule cfi_rule_at(const struct cfi_program *prog, uintptr_t pc)
     m.prog = prog;
     m.loc = prog->pc_begin;
     m.state.cfa_register = UINT64_MAX;
-    m.state.ra.how = HOW_UNDEFINED;
+    m.state.ra.how = HOW_UNSET;
     r = (struct byte_reader){ prog->cie_insns, prog->cie_end, false };
     /* The CIE's instructions describe the entry state of every function
      * that uses it; they never advance the location on x86-64. */

@@ -420,6 +420,11 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 EXPORT int dlclose(void *handle)
 {
     int rc, saved_errno = errno;
+    /* Another library's constructor may run before ours. */
+    if (!real_dlclose) {
+        real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+        errno = saved_errno;
+    }
     if (!real_dlclose) {
         errno = ENOSYS;
         return -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "frame_rules.h"
 #include "sites.h"
 #include "spinlock.h"
 
@@ -42,7 +43,7 @@ struct cache_entry {
     uintptr_t entry_slot;               /* 0: empty */
     /* The caller's caller: chains that share a set usually differ from
      * there, and it is checked without reaching for the site. */
-    uintptr_t second_pc;
+    uintptr_t first_pc, second_pc;
     struct site *site;
     uint8_t nframes;
     uint8_t nreads;
@@ -71,6 +72,9 @@ struct thread_cache {
     uintptr_t candidate_slot;
     struct site *candidate;
     uint32_t sightings;
+    /* frame_rules_generation the entries were learned in: code unloaded
+     * since may have been replaced by other code at the same addresses. */
+    uint64_t generation;
     struct thread_cache *next_free;
 };
 
@@ -107,6 +111,14 @@ void stack_cache_after_fork_child(void)
     spin_unlock(&free_lock);
 }
 
+static void cache_forget(struct thread_cache *c, uint64_t generation)
+{
+    for (unsigned s = 0; s < CACHE_SETS; s++)
+        for (unsigned w = 0; w < CACHE_WAYS; w++)
+            c->set[s].way[w].entry_slot = 0;
+    c->generation = generation;
+}
+
 static struct thread_cache *cache_acquire(void)
 {
     struct thread_cache *c = NULL;
@@ -116,9 +128,7 @@ static struct thread_cache *cache_acquire(void)
         spin_unlock(&free_lock);
     }
     if (c) {
-        for (unsigned s = 0; s < CACHE_SETS; s++)
-            for (unsigned w = 0; w < CACHE_WAYS; w++)
-                c->set[s].way[w].entry_slot = 0;
+        cache_forget(c, atomic_load(&frame_rules_generation));
         c->candidate = NULL;
         c->sightings = 0;
     } else if (!(c = arena_map(sizeof *c))) {
@@ -137,9 +147,16 @@ static struct thread_cache *cache_acquire(void)
 static inline struct thread_cache *cache_of_thread(void)
 {
     struct thread_cache *c = mine;
-    if (__builtin_expect(c != NULL && c != CACHE_GONE, 1))
-        return c;
-    return c == CACHE_GONE ? NULL : cache_acquire();
+    uint64_t generation;
+    if (__builtin_expect(c == NULL || c == CACHE_GONE, 0))
+        c = c == CACHE_GONE ? NULL : cache_acquire();
+    if (!c)
+        return NULL;
+    generation = atomic_load_explicit(&frame_rules_generation,
+                                      memory_order_relaxed);
+    if (__builtin_expect(c->generation != generation, 0))
+        cache_forget(c, generation);
+    return c;
 }
 
 static inline struct cache_set *set_for(struct thread_cache *c,
@@ -170,8 +187,9 @@ static inline bool slots_and_chain_match(const struct cache_entry *e,
     uint32_t fp_chain = e->fp_chain;
     for (unsigned i = 1; i < e->nframes; i++, fp_chain >>= 1) {
         const uintptr_t *next = base + e->at[i];
-        if (*next != frames[i] ||
-            ((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)))
+        /* The frame pointer that places the next slot, then the slot. */
+        if (((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)) ||
+            *next != frames[i])
             return false;
         slot = next;
     }
@@ -184,6 +202,14 @@ static inline bool entry_matches(const struct cache_entry *e,
     const uintptr_t *base = (const uintptr_t *)entry_slot;
     const uintptr_t *frames;
 
+    /* Each slot is read only once the frames below it matched, as the
+     * walk would read it: a stack that is not the remembered one (a
+     * coroutine's, smaller, at the same place) is never read past. */
+    if (base[0] != e->first_pc)
+        return false;
+    if (e->nframes > 1 && (e->fp_chain & 1) &&
+        base[-1] != (uintptr_t)(base + e->at[1] - 1))
+        return false;
     if (e->nframes > 1 && base[e->at[1]] != e->second_pc)
         return false;
     frames = e->site->frames;
@@ -271,7 +297,8 @@ static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
         return;
     e = victim(set);
 
-    if (slots[0] != entry_slot || reads->n > UNWIND_READS_MAX ||
+    if (slots[0] != entry_slot || reads->ends_on_zero ||
+        reads->n > UNWIND_READS_MAX ||
         !store_slots(e, slots, n))
         return;
     e->fp_chain = 0;
@@ -295,6 +322,7 @@ static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
     }
     e->nreads = (uint8_t)other;
     e->nframes = (uint8_t)site->nframes;
+    e->first_pc = site->frames[0];
     e->second_pc = n > 1 ? site->frames[1] : 0;
     e->site = site;
     e->entry_slot = entry_slot;

@@ -75,7 +75,7 @@ static inline void note_rbp_read(struct unwind_reads *reads, uintptr_t addr,
 /* One frame up: false when the rule does not allow it. *rbp_from: where
  * the caller's rbp was loaded from, or unchanged. */
 static inline bool step(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
-                        uintptr_t *rbp_from)
+                        uintptr_t *rbp_from, uintptr_t top)
 {
     uintptr_t cfa = ((packed & RULE_BASE_RBP) ? *rbp : *sp) +
                     (uintptr_t)RULE_CFA_OFFSET(packed);
@@ -83,8 +83,10 @@ static inline bool step(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
         return false;
     /* Callers' frames lie above, the return address at CFA-8 at least as
      * high as sp; anything else is a rule gone wrong (or rbp not holding
-     * a frame), and must not be followed. */
-    if (unlikely(cfa - *sp - sizeof(uintptr_t) > FRAME_SIZE_MAX || (cfa & 7)))
+     * a frame), and must not be followed. Past a frame-pointer guess, also
+     * nothing above the part of the stack known to be mapped (top). */
+    if (unlikely(cfa - *sp - sizeof(uintptr_t) > FRAME_SIZE_MAX || (cfa & 7) ||
+                 cfa > top))
         return false;
     if (packed & RULE_RBP_SAVED) {
         *rbp_from = cfa + (uintptr_t)RULE_RBP_OFFSET(packed);
@@ -97,12 +99,12 @@ static inline bool step(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
 /* step, keeping the list of rbp loads that rbp-based steps depend on. */
 static inline bool step_noting(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
                                uintptr_t *rbp_from, struct unwind_reads *reads,
-                               bool *noted)
+                               bool *noted, uintptr_t top)
 {
     uintptr_t from = *rbp_from;
     if (packed & RULE_BASE_RBP)
         note_rbp_read(reads, from, *rbp, noted);
-    if (!step(packed, sp, rbp, rbp_from))
+    if (!step(packed, sp, rbp, rbp_from, top))
         return false;
     if (*rbp_from != from)
         *noted = false;   /* a new value, from a new place */
@@ -161,16 +163,18 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     bool rbp_based[RECORD_FRAMES];
     int64_t r = -1;   /* record entry the walk may meet next */
     bool complete = false;
+    uintptr_t top = UINTPTR_MAX;   /* lowered by a frame-pointer guess */
     size_t n = 0;
 
     reads->n = 0;
+    reads->ends_on_zero = false;
     if (depth == 0)
         return 0;
     /* libmtrace.so's own entry points calling each other (reallocarray
      * calls realloc): not the program's frames. */
     while (pc >= own_start && pc < own_end) {
         if (!step_noting(frame_rules_get(t, pc), &sp, &rbp, &rbp_from, reads,
-                         &rbp_noted))
+                         &rbp_noted, UINTPTR_MAX))
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
     }
@@ -211,15 +215,19 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
             if (!frame_pointer_plausible(sp, rbp))
                 return -1;
             packed = FRAME_POINTER_RULE;
+            /* A guess may be wrong: from here on, read nothing above the
+             * stack known to be mapped. */
+            top = stack_known_top;
         }
         if (n <= RECORD_FRAMES)
             rbp_based[n - 1] = (packed & RULE_BASE_RBP) != 0;
-        if (!step_noting(packed, &sp, &rbp, &rbp_from, reads, &rbp_noted))
+        if (!step_noting(packed, &sp, &rbp, &rbp_from, reads, &rbp_noted, top))
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
     }
     if (complete && slots[n - 1] + sizeof(uintptr_t) > stack_known_top)
         stack_known_top = slots[n - 1] + sizeof(uintptr_t);
+    reads->ends_on_zero = !complete && n < depth;
     /* Ended by a zero return address: rare enough not to remember. */
     if (n <= RECORD_FRAMES && (complete || n == depth)) {
         rec->complete = complete;

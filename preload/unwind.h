@@ -13,6 +13,7 @@
 #ifndef MTRACE_UNWIND_H
 #define MTRACE_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,8 @@ int unwind_from_slot(uintptr_t entry_slot, uintptr_t *frames,
  * return-address slots and in these gives the same stack. */
 struct unwind_reads {
     uint32_t n;                /* UNWIND_READS_MAX + 1: too many to list */
+    bool ends_on_zero;         /* stopped at a return address of 0, whose
+                                * slot is not among the ones reported */
     uintptr_t addr[UNWIND_READS_MAX];
     uintptr_t value[UNWIND_READS_MAX];
 };
