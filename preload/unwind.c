@@ -10,31 +10,6 @@
 
 /* A frame larger than this is taken for a wrong rule, not a real one. */
 #define FRAME_SIZE_MAX ((uintptr_t)256 << 20)
-/* Frames a thread remembers of its last walk. */
-#define RECORD_FRAMES 64
-
-/*
- * The thread's last walk, outermost frame first, so that a walk that joins
- * it keeps entries [0, join] where they are and writes only the frames it
- * walked itself. Where every step from a frame outward computes the CFA
- * from rsp, the rest of the walk follows from that frame's pc and stack
- * pointer and from the return addresses read on the way. So a new walk
- * that reaches an entry with the same pc at the same slot, marked
- * rsp_only, is the old walk from there on as long as the slots above
- * still hold the same return addresses: a load and a compare a frame,
- * against a table probe and a rule for each frame walked.
- */
-struct walk_record {
-    uint32_t n;                  /* 0: nothing to join */
-    bool complete;               /* reached the outermost frame */
-    uint64_t generation;         /* frame_rules_generation it was made in */
-    uintptr_t pc[RECORD_FRAMES];
-    uintptr_t slot[RECORD_FRAMES];      /* where pc was read */
-    bool rsp_only[RECORD_FRAMES];       /* steps out of [1, i]: rsp-based */
-};
-
-static __thread struct walk_record last_walk;
-
 /* Code without unwind information (V8's generated code and builtins) is
  * walked as libunwind walks it, by the frame-pointer chain: CFA = rbp +
  * 16, the caller's rbp saved at rbp. */
@@ -111,57 +86,16 @@ static inline bool step_noting(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
     return true;
 }
 
-/* Stores walked frames [0, count) as entries [base, base+count), the
- * innermost last; rbp_based[f]: the step out of frame f used rbp. */
-static void record_walked(struct walk_record *rec, uint32_t base,
-                          const uintptr_t *frames, const uintptr_t *slots,
-                          const bool *rbp_based, uint32_t count)
-{
-    bool rsp_only = base == 0 || rec->rsp_only[base - 1];
-    for (uint32_t i = base, f = count; f-- > 0; i++) {
-        rec->pc[i] = frames[f];
-        rec->slot[i] = slots[f];
-        rsp_only = rsp_only && (i == 0 || !rbp_based[f]);
-        rec->rsp_only[i] = rsp_only;
-    }
-}
-
-/* The new walk is at record entry r with its frame n already stored: the
- * frames above, if the slots still hold what the record says. Returns the
- * total number of frames, or -1. */
-static int join_record(const struct walk_record *rec, uint32_t r,
-                       uintptr_t *frames, uintptr_t *slots, size_t n,
-                       size_t depth)
-{
-    /* A record cut at depth cannot give frames beyond its outer end. */
-    if (!rec->complete && n + r + 1 < depth)
-        return -1;
-    for (uint32_t i = r; i > 0 && n + 1 < depth; i--) {
-        uintptr_t slot = rec->slot[i - 1], pc = rec->pc[i - 1];
-        if (*(const uintptr_t *)slot != pc)
-            return -1;
-        n++;
-        frames[n] = pc;
-        slots[n] = slot;
-    }
-    return (int)n + 1;
-}
-
 int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
                       uintptr_t *slots, size_t depth, uintptr_t own_start,
                       uintptr_t own_end, struct unwind_reads *reads)
 {
     const struct rule_table *t = frame_rules_current();
-    struct walk_record *rec = &last_walk;
-    uint64_t generation = atomic_load_explicit(&frame_rules_generation,
-                                               memory_order_relaxed);
     uintptr_t sp = entry_slot + sizeof(uintptr_t);
     uintptr_t rbp = *(const uintptr_t *)(entry_slot - sizeof(uintptr_t));
     uintptr_t pc = *(const uintptr_t *)entry_slot;
     uintptr_t rbp_from = entry_slot - sizeof(uintptr_t);
     bool rbp_noted = false;
-    bool rbp_based[RECORD_FRAMES];
-    int64_t r = -1;   /* record entry the walk may meet next */
     bool complete = false;
     uintptr_t top = UINTPTR_MAX;   /* lowered by a frame-pointer guess */
     size_t n = 0;
@@ -178,32 +112,11 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
     }
-    if (rec->n && rec->generation == generation)
-        r = (int64_t)rec->n - 1;
-    rec->n = 0;   /* a walk that gives up leaves nothing to join */
-
     while (pc != 0) {
-        uintptr_t slot = sp - sizeof(uintptr_t);
         uint64_t packed;
 
         frames[n] = pc;
-        slots[n] = slot;
-        /* The record's slots rise from its inner end outward. */
-        while (r >= 0 && rec->slot[r] < slot)
-            r--;
-        if (r >= 0 && rec->slot[r] == slot && rec->pc[r] == pc &&
-            rec->rsp_only[r]) {
-            int total = join_record(rec, (uint32_t)r, frames, slots, n, depth);
-            if (total >= 0) {
-                if ((size_t)r + 1 + n <= RECORD_FRAMES) {
-                    record_walked(rec, (uint32_t)r + 1, frames, slots,
-                                  rbp_based, (uint32_t)n);
-                    rec->n = (uint32_t)(r + 1 + n);
-                }
-                return total;
-            }
-            r = -1;
-        }
+        slots[n] = sp - sizeof(uintptr_t);
         if (++n == depth)
             break;
         packed = frame_rules_get(t, pc);
@@ -219,8 +132,6 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
              * stack known to be mapped. */
             top = stack_known_top;
         }
-        if (n <= RECORD_FRAMES)
-            rbp_based[n - 1] = (packed & RULE_BASE_RBP) != 0;
         if (!step_noting(packed, &sp, &rbp, &rbp_from, reads, &rbp_noted, top))
             return -1;
         pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
@@ -228,13 +139,6 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     if (complete && slots[n - 1] + sizeof(uintptr_t) > stack_known_top)
         stack_known_top = slots[n - 1] + sizeof(uintptr_t);
     reads->ends_on_zero = !complete && n < depth;
-    /* Ended by a zero return address: rare enough not to remember. */
-    if (n <= RECORD_FRAMES && (complete || n == depth)) {
-        rec->complete = complete;
-        rec->generation = generation;
-        record_walked(rec, 0, frames, slots, rbp_based, (uint32_t)n);
-        rec->n = (uint32_t)n;
-    }
     return (int)n;
 }
 

@@ -4,9 +4,7 @@
  * is) is read from .eh_frame once and kept in a lock-free table shared by
  * all threads, so a walk costs a table probe and two loads per frame,
  * where libunwind's cached unw_backtrace costs about a hundred
- * instructions (frame_rules.h). Each thread remembers its last walk, and
- * a walk that reaches a frame of it checks the rest in two loads a frame
- * instead of walking it. Any frame it does not understand (signal frames,
+ * instructions (frame_rules.h). Any frame it does not understand (signal frames,
  * JIT code, DWARF expressions) makes it give up, and the caller asks
  * libunwind for that stack instead.
  */
