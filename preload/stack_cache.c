@@ -1,8 +1,6 @@
 /* stack_cache.c - see stack_cache.h. */
-#define UNW_LOCAL_ONLY
 #include "stack_cache.h"
 
-#include <libunwind.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -16,18 +14,6 @@
 #define CACHE_DEPTH 32
 #define CACHE_SETS 32
 #define CACHE_WAYS 4
-/* Sightings of a chain libunwind walked before its slots are learned. */
-#define CACHE_LEARN_AFTER 3
-/* Learning through libunwind walks with unw_step, which costs about as
- * much as a hundred cache hits save (seven unwinds' work plus a
- * sigprocmask pair per frame). A thread earns a credit per hit and pays
- * LEARN_COST per such learning, so code whose chains never repeat (an
- * interpreter, sqlite's VM) stops learning instead of paying for it. */
-#define LEARN_COST 128
-#define CREDIT_START (4 * LEARN_COST)
-#define CREDIT_MAX (64 * LEARN_COST)
-/* Frames of the tracer between the unwinder and the entry point. */
-#define CACHE_OWN_FRAMES_MAX 8
 /* Slot positions and load offsets are kept in words from the entry slot,
  * in 16 bits. */
 #define WORD sizeof(uintptr_t)
@@ -67,11 +53,6 @@ struct cache_set {
 
 struct thread_cache {
     struct cache_set set[CACHE_SETS];
-    uint32_t learn_credit;
-    /* The chain libunwind walked last, and how often in a row. */
-    uintptr_t candidate_slot;
-    struct site *candidate;
-    uint32_t sightings;
     /* frame_rules_generation the entries were learned in: code unloaded
      * since may have been replaced by other code at the same addresses. */
     uint64_t generation;
@@ -129,13 +110,10 @@ static struct thread_cache *cache_acquire(void)
     }
     if (c) {
         cache_forget(c, atomic_load(&frame_rules_generation));
-        c->candidate = NULL;
-        c->sightings = 0;
     } else if (!(c = arena_map(sizeof *c))) {
         mine = CACHE_GONE;
         return NULL;
     }
-    c->learn_credit = CREDIT_START;
     mine = c;
     /* The key only hands the cache back at thread exit; without it the
      * cache stays the thread's. */
@@ -245,8 +223,6 @@ struct site *stack_cache_find(uintptr_t entry_slot)
             *e = set->way[w - 1];
             set->way[w - 1] = hit;
         }
-        if (c->learn_credit < CREDIT_MAX)
-            c->learn_credit++;
         return site;
     }
     return NULL;
@@ -328,76 +304,14 @@ static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
     e->entry_slot = entry_slot;
 }
 
-/* Walks with unw_step, which reports each frame's stack pointer: frame
- * i's return address sits just below the stack pointer of frame i+1. */
-static bool learn_slots(uintptr_t entry_slot, const struct site *site,
-                        uintptr_t *slots)
-{
-    unw_context_t context;
-    unw_cursor_t cursor;
-    uint32_t found = 0, own = 0;
-    bool past_entry = false;
-
-    if (unw_getcontext(&context) < 0 ||
-        unw_init_local(&cursor, &context) < 0)
-        return false;
-    while (found < site->nframes && unw_step(&cursor) > 0) {
-        unw_word_t ip, sp;
-        uintptr_t slot;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 ||
-            unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0)
-            return false;
-        slot = (uintptr_t)sp - sizeof(uintptr_t);
-        if (!past_entry) {
-            /* Still inside the tracer: wait for the entry point's slot. */
-            if (slot != entry_slot)
-                if (++own > CACHE_OWN_FRAMES_MAX)
-                    return false;
-            past_entry = slot == entry_slot;
-            if (!past_entry)
-                continue;
-        }
-        /* A signal frame or a frame libunwind could not place: the
-         * remembered slot must hold exactly the frame we record. */
-        if (ip != site->frames[found] || *(const uintptr_t *)slot != ip)
-            return false;
-        slots[found++] = slot;
-    }
-    return found == site->nframes;
-}
-
-static void learn_from_libunwind(struct thread_cache *c, uintptr_t entry_slot,
-                                 struct site *site)
-{
-    static const struct unwind_reads no_reads = { .n = 0 };
-    uintptr_t slots[CACHE_DEPTH];
-
-    /* The same full chain, not only the same entry: a helper that many
-     * callers share would otherwise be learned again and again. */
-    if (c->candidate_slot != entry_slot || c->candidate != site) {
-        c->candidate_slot = entry_slot;
-        c->candidate = site;
-        c->sightings = 0;
-    }
-    if (++c->sightings < CACHE_LEARN_AFTER || c->learn_credit < LEARN_COST)
-        return;
-    c->learn_credit -= LEARN_COST;
-    c->sightings = 0;
-    if (learn_slots(entry_slot, site, slots))
-        learn_walked(c, entry_slot, site, slots, &no_reads);
-}
-
 void stack_cache_learn(uintptr_t entry_slot, struct site *site,
                        const uintptr_t *slots,
                        const struct unwind_reads *reads)
 {
     struct thread_cache *c = cache_of_thread();
 
-    if (!c || site->nframes > CACHE_DEPTH || site->nframes == 0 ||
+    if (!c || !slots || site->nframes > CACHE_DEPTH || site->nframes == 0 ||
         site->frames[0] != *(const uintptr_t *)entry_slot)
         return;
-    if (slots)
-        learn_walked(c, entry_slot, site, slots, reads);
-    else
-        learn_from_libunwind(c, entry_slot, site);
+    learn_walked(c, entry_slot, site, slots, reads);
 }

@@ -17,12 +17,11 @@
  * traced allocation and handed to the next new thread when it exits, not
  * in static TLS: that would come out of every thread's stack.
  *
- * Our own unwinder reports the slots and loads as it walks, and then a
- * chain is learned at once. For a stack libunwind had to walk, learning
- * needs its slow step-by-step walk (about seven fast backtraces), so only
- * a chain met three times in a row is learned, and only while the
- * thread's hits pay for its learning; those entries check the return
- * addresses only, which libunwind's frame-pointer guesses leave us.
+ * Our own unwinder reports the slots and loads as it walks; a chain is
+ * learned the second time it misses in its set. Stacks that libunwind had
+ * to walk (signal frames, DWARF expressions) are not cached: our walk
+ * covers every other stack, and libunwind's step-by-step walk needed to
+ * learn one cost more than the hits it bought.
  */
 #ifndef MTRACE_STACK_CACHE_H
 #define MTRACE_STACK_CACHE_H
@@ -41,8 +40,8 @@ void stack_cache_init(void);
 struct site *stack_cache_find(uintptr_t entry_slot);
 
 /* After a full unwind found `site` for a call entered at entry_slot;
- * slots and reads: what our unwinder reported, or NULL when libunwind
- * walked the stack. */
+ * slots and reads: what our unwinder reported, slots NULL when libunwind
+ * walked the stack (then nothing is learned). */
 void stack_cache_learn(uintptr_t entry_slot, struct site *site,
                        const uintptr_t *slots,
                        const struct unwind_reads *reads);
