@@ -25,4 +25,18 @@ static inline uint64_t clock_coarse_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The clock the allocation path reads (births, due snapshots): the coarse
+ * one, unless snapshots are asked for more often than it ticks
+ * (MTRACE_INTERVAL_MS=1); clock_tracer_choose decides once, at start. */
+extern clockid_t clock_tracer_id;
+
+static inline uint64_t clock_tracer_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(clock_tracer_id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void clock_tracer_choose(uint64_t interval_ns);
+
 #endif

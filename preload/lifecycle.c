@@ -301,6 +301,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     if (count_threads() != 1)
         atomic_store(&tracer_threaded, true);
     tracer_origin_ns = clock_coarse_ns();
+    clock_tracer_choose((uint64_t)mt_opt.interval_ms * 1000000u);
     clock_gettime(CLOCK_REALTIME, &ts);
     start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);

@@ -75,7 +75,7 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         return;
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
-    now = clock_coarse_ns() - tracer_origin_ns;
+    now = clock_tracer_ns() - tracer_origin_ns;
     /* A block already at this address was freed where we could not see
      * it (inside the guard): count that free now. */
     if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now, &replaced,
@@ -119,7 +119,7 @@ bool record_free(void *ptr)
         tracer_pristine = false;
     if (unlikely(++frees_since_clock_check >= FREES_PER_CLOCK_CHECK)) {
         frees_since_clock_check = 0;
-        snapshot_if_due(clock_coarse_ns() - tracer_origin_ns);
+        snapshot_if_due(clock_tracer_ns() - tracer_origin_ns);
     }
     return true;
 }

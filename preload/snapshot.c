@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "clock.h"
 #include "log.h"
 #include "modules.h"
 #include "monitor.h"
@@ -65,51 +64,15 @@ static void write_on_demand_copy(uint64_t now_ns)
     writer_copy_end();
 }
 
-/* The allocation path reads the coarse clock, which moves a kernel tick at
- * a time (4 ms on Debian's kernels): an interval shorter than a tick
- * (MTRACE_INTERVAL_MS=1, as tests use) would get one snapshot per tick.
- * Then snapshot_due_ns stays 0, every allocation comes here, and the
- * precise clock decides against fine_due_ns. Longer intervals, the default
- * 100 ms among them, are taken up to a tick late at no cost. Both are
- * written under snapshot_lock. */
-static atomic_bool fine_timing;
-static _Atomic uint64_t fine_due_ns;
-
-static uint64_t coarse_tick_ns(void)
-{
-    static uint64_t tick;
-    struct timespec res;
-    if (!tick && clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0)
-        tick = (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec;
-    return tick;
-}
-
 void snapshot_take_if_due(uint64_t now_ns)
 {
-    uint64_t interval_ns = (uint64_t)mt_opt.interval_ms * 1000000u;
-    bool fine = atomic_load_explicit(&fine_timing, memory_order_relaxed);
-    if (fine) {
-        now_ns = clock_now_ns() - tracer_origin_ns;
-        /* Not due: leave without touching the lock's cache line. */
-        if (now_ns < atomic_load_explicit(&fine_due_ns, memory_order_relaxed) &&
-            !atomic_load_explicit(&snapshot_requested, memory_order_relaxed))
-            return;
-    }
     if (!spin_trylock(&snapshot_lock))
         return;
-    /* The first snapshot chooses the timing: a thread that read the flag
-     * before holds the other clock's time, and leaves it to the next. */
-    if (atomic_load_explicit(&fine_timing, memory_order_relaxed) == fine &&
-        (now_ns >= atomic_load_explicit(fine ? &fine_due_ns : &snapshot_due_ns,
-                                        memory_order_relaxed) ||
-         atomic_load_explicit(&snapshot_requested, memory_order_relaxed))) {
+    if (now_ns >= atomic_load_explicit(&snapshot_due_ns, memory_order_relaxed)) {
         bool requested = atomic_exchange(&snapshot_requested, 0);
-        fine = interval_ns < coarse_tick_ns();
-        atomic_store_explicit(&fine_due_ns, now_ns + interval_ns,
+        atomic_store_explicit(&snapshot_due_ns,
+                              now_ns + (uint64_t)mt_opt.interval_ms * 1000000u,
                               memory_order_relaxed);
-        atomic_store_explicit(&snapshot_due_ns, fine ? 0 : now_ns + interval_ns,
-                              memory_order_relaxed);
-        atomic_store_explicit(&fine_timing, fine, memory_order_relaxed);
         /* A copy on demand is a complete trace: every site up to date. */
         if (write_snapshot(now_ns, requested ? MT_SNAP_ON_DEMAND : 0, false,
                            requested) == 0 && requested)

@@ -30,8 +30,7 @@ extern _Atomic uint64_t snapshot_due_ns;
 extern atomic_int snapshot_requested;
 
 /* From the allocation path: takes a snapshot if one is due and no other
- * thread is taking one. `now_ns` is of the coarse clock; an interval
- * shorter than its tick is timed by the precise clock (snapshot.c). */
+ * thread is taking one. `now_ns` is of clock_tracer_ns (clock.h). */
 void snapshot_take_if_due(uint64_t now_ns);
 
 static inline void snapshot_if_due(uint64_t now_ns)

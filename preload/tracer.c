@@ -1,6 +1,7 @@
 /* tracer.c - the shared state declared in tracer.h. */
 #include "tracer.h"
 
+#include "clock.h"
 #include "counter.h"
 
 atomic_int tracer_state;
@@ -9,3 +10,14 @@ uint64_t tracer_origin_ns;
 bool tracer_pristine = true;
 atomic_bool tracer_threaded;
 __thread bool tracer_thread_known;
+
+clockid_t clock_tracer_id = CLOCK_MONOTONIC_COARSE;
+
+void clock_tracer_choose(uint64_t interval_ns)
+{
+    struct timespec res;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0 ||
+        (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec >
+            interval_ns)
+        clock_tracer_id = CLOCK_MONOTONIC;
+}
