@@ -13,6 +13,10 @@ CFLAGS_BASE   = -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP \
                 -D_GNU_SOURCE -Ipreload -Ianalyzer
 PRELOAD_CFLAGS  = $(CFLAGS_BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                   $(shell pkg-config --cflags $(PKGS_PRELOAD)) $(CFLAGS)
+# Link-time optimisation for the library only: the allocation path crosses
+# interpose.c, record.c, stack_cache.c and live.c, and inlining across them
+# cut the tracer's instructions a malloc/free pair by about 7% (callgrind).
+PRELOAD_LTO     = -flto=auto
 PRELOAD_LIBS    = $(shell pkg-config --libs $(PKGS_PRELOAD)) -ldl -pthread
 ANALYZER_CFLAGS = $(CFLAGS_BASE) $(shell pkg-config --cflags $(PKGS_ANALYZER)) $(CFLAGS)
 ANALYZER_LIBS   = $(shell pkg-config --libs $(PKGS_ANALYZER)) -lstdc++ -lm
@@ -68,7 +72,7 @@ $(DEPS_STAMP): scripts/install-deps.sh
 
 $(BUILD)/obj/preload/%.o: preload/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+	$(CC) $(PRELOAD_CFLAGS) $(PRELOAD_LTO) -c $< -o $@
 
 $(BUILD)/obj/unit/preload/%.o: preload/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -114,7 +118,7 @@ $(eval $(call INSTRUMENTED_BUILD,tsan,$(CC),$(TSAN_FLAGS)))
 $(eval $(call INSTRUMENTED_BUILD,fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 
 $(BUILD)/libmtrace.so: $(PRELOAD_OBJS)
-	$(CC) -shared -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,now -Wl,--version-script=preload/exports.map
+	$(CC) -shared $(PRELOAD_LTO) -O2 -Wall -Wextra -Werror -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,now -Wl,--version-script=preload/exports.map
 
 $(BUILD)/mtrace-analyze: $(ANALYZER_OBJS)
 	$(CC) -o $@ $^ $(ANALYZER_LIBS)
