@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "site_lookup.h"
 
 /* uthash's bucket arrays must not come from the allocator we trace. */
 #undef uthash_malloc
@@ -12,17 +13,6 @@
 #define uthash_free(ptr, size) arena_free(ptr, size)
 #undef uthash_nonfatal_oom
 #define uthash_nonfatal_oom(obj) sites_oom = true
-
-/* A direct-mapped per-thread cache in front of the shared table: a loop
- * allocating from the same few stacks never takes sites_lock. */
-#define SITE_CACHE_SLOTS 256
-
-struct site_cache_slot {
-    uint64_t hash;
-    struct site *site;
-};
-
-static __thread struct site_cache_slot site_cache[SITE_CACHE_SLOTS];
 
 spinlock_t sites_lock;
 struct site *_Atomic sites_dirty_head;
@@ -92,6 +82,8 @@ static struct site *site_create(uint64_t hash, const struct stack_key *key,
                          (unsigned)hash, site);
     if (sites_oom)
         return NULL;
+    /* Without room in the lookup array it is still found, through uthash. */
+    site_lookup_add(site);
     next_site_id++;
     site->next_all = site_list;
     /* Published for readers that do not take sites_lock (a new file). */
@@ -104,16 +96,15 @@ struct site *sites_intern(struct stack_key *key, size_t nframes,
 {
     size_t key_len = sizeof key->header + nframes * sizeof *key->frames;
     uint64_t hash;
-    struct site_cache_slot *slot;
     struct site *site;
 
     key->header = (uint64_t)kind << 32 | nframes;
     hash = stack_hash(&key->header, 1 + nframes);
-    slot = &site_cache[hash % SITE_CACHE_SLOTS];
+    hash += hash == 0;             /* 0 marks an empty lookup slot */
     *created = false;
-    if (slot->site && slot->hash == hash &&
-        memcmp(&slot->site->key_header, key, key_len) == 0)
-        return slot->site;
+    site = site_lookup_find(hash, key, key_len);
+    if (site)
+        return site;
 
     spin_lock(&sites_lock);
     HASH_FIND_BYHASHVALUE(hh, site_table, key, (unsigned)key_len,
@@ -123,11 +114,6 @@ struct site *sites_intern(struct stack_key *key, size_t nframes,
         *created = site != NULL;
     }
     spin_unlock(&sites_lock);
-
-    if (site) {
-        slot->hash = hash;
-        slot->site = site;
-    }
     return site;
 }
 

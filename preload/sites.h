@@ -1,7 +1,8 @@
 /*
  * sites.h - the call-site table: one entry per distinct (kind, stack),
  * with the counters the snapshots report. Interning takes a lock only the
- * first time a thread meets a stack; counting is lock-free.
+ * first time any thread meets a stack (site_lookup.h); counting is
+ * lock-free.
  */
 #ifndef MTRACE_SITES_H
 #define MTRACE_SITES_H

@@ -4,6 +4,7 @@
 #include "sites.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 static struct site *intern(const uintptr_t *frames, size_t n, uint32_t kind)
 {
@@ -60,7 +61,7 @@ START_TEST(test_many_sites_distinct_ids)
         last = s->id;
         ck_assert_ptr_eq(sites_by_id(s->id), s);
     }
-    /* Found again through the shared table, past the per-thread cache. */
+    /* Found again once the lookup array has grown several times. */
     for (uintptr_t i = 0; i < 10000; i += 997) {
         uintptr_t f[] = { 0xabc000 + i, 42 };
         ck_assert_uint_eq(intern(f, 2, MT_KIND_HEAP)->id, last - 9999 + i);
@@ -136,6 +137,54 @@ START_TEST(test_counters_exact_across_threads)
 }
 END_TEST
 
+/* Readers probe the lookup array without the lock while a writer adds
+ * sites and grows it under them: every reader must get back exactly the
+ * site it interned first, never NULL, another site or a second copy. */
+#define RACE_READERS 3
+#define RACE_KNOWN 64
+#define RACE_NEW 20000
+static struct site *race_known[RACE_KNOWN];
+static atomic_bool race_done;
+
+static void *race_reader(void *arg)
+{
+    unsigned mismatches = 0, rounds = 0;
+    (void)arg;
+    while (!atomic_load(&race_done) || rounds < 10) {
+        for (uintptr_t i = 0; i < RACE_KNOWN; i++) {
+            uintptr_t f[] = { 0x7ace0000 + i, 0x11, 0x22 };
+            mismatches += intern(f, 3, MT_KIND_HEAP) != race_known[i];
+        }
+        rounds++;
+    }
+    return (void *)(uintptr_t)mismatches;
+}
+
+START_TEST(test_lookup_while_growing)
+{
+    pthread_t t[RACE_READERS];
+    for (uintptr_t i = 0; i < RACE_KNOWN; i++) {
+        uintptr_t f[] = { 0x7ace0000 + i, 0x11, 0x22 };
+        race_known[i] = intern(f, 3, MT_KIND_HEAP);
+        ck_assert_ptr_nonnull(race_known[i]);
+    }
+    atomic_store(&race_done, false);
+    for (int i = 0; i < RACE_READERS; i++)
+        pthread_create(&t[i], NULL, race_reader, NULL);
+    for (uintptr_t i = 0; i < RACE_NEW; i++) {
+        uintptr_t f[] = { 0x5eed0000 + i, 0x33 };
+        ck_assert_ptr_nonnull(intern(f, 2, MT_KIND_HEAP));
+    }
+    atomic_store(&race_done, true);
+    for (int i = 0; i < RACE_READERS; i++) {
+        void *mismatches;
+        pthread_join(t[i], &mismatches);
+        ck_assert_uint_eq((uintptr_t)mismatches, 0);
+    }
+    drain_dirty();
+}
+END_TEST
+
 Suite *sites_suite(void)
 {
     Suite *s = suite_create("sites");
@@ -146,6 +195,7 @@ Suite *sites_suite(void)
     tcase_add_test(tc, test_counters_and_peak);
     tcase_add_test(tc, test_dirty_list_once_per_site);
     tcase_add_test(tc, test_counters_exact_across_threads);
+    tcase_add_test(tc, test_lookup_while_growing);
     suite_add_tcase(s, tc);
     return s;
 }
