@@ -236,17 +236,21 @@ static struct cache_entry *victim(struct cache_set *set)
     return e;
 }
 
+/* Slots come from our walk, which only ever steps up the stack to 8-byte
+ * aligned frames (unwind.c): they rise, so the span to check is the last
+ * one's. */
 static bool store_slots(struct cache_entry *e, const uintptr_t *slots,
                         uint32_t n)
 {
+    uintptr_t base = slots[0], misaligned = 0;
+    if (slots[n - 1] - base > SPAN_MAX)
+        return false;
     for (uint32_t i = 0; i < n; i++) {
-        uintptr_t span = slots[i] - slots[0];
-        if ((i > 0 && slots[i] <= slots[i - 1]) || span > SPAN_MAX ||
-            span % WORD)
-            return false;
+        uintptr_t span = slots[i] - base;
+        misaligned |= span % WORD;
         e->at[i] = (uint16_t)(span / WORD);
     }
-    return true;
+    return !misaligned;
 }
 
 /* Whether this chain missed in its set lately; remembers it if not. */
