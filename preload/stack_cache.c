@@ -14,6 +14,8 @@
 #define CACHE_DEPTH 32
 #define CACHE_SETS 32
 #define CACHE_WAYS 4
+/* Where chains pushed out of a set go, by their second return address. */
+#define OVERFLOW_SETS 64
 /* Slot positions and load offsets are kept in words from the entry slot,
  * in 16 bits. */
 #define WORD sizeof(uintptr_t)
@@ -53,6 +55,7 @@ struct cache_set {
 
 struct thread_cache {
     struct cache_set set[CACHE_SETS];
+    struct cache_set overflow[OVERFLOW_SETS];
     /* frame_rules_generation the entries were learned in: code unloaded
      * since may have been replaced by other code at the same addresses. */
     uint64_t generation;
@@ -97,6 +100,9 @@ static void cache_forget(struct thread_cache *c, uint64_t generation)
     for (unsigned s = 0; s < CACHE_SETS; s++)
         for (unsigned w = 0; w < CACHE_WAYS; w++)
             c->set[s].way[w].entry_slot = 0;
+    for (unsigned s = 0; s < OVERFLOW_SETS; s++)
+        for (unsigned w = 0; w < CACHE_WAYS; w++)
+            c->overflow[s].way[w].entry_slot = 0;
     c->generation = generation;
 }
 
@@ -143,6 +149,20 @@ static inline struct cache_set *set_for(struct thread_cache *c,
     /* The slot and the call it returns to. */
     uintptr_t key = (entry_slot >> 3) ^ *(const uintptr_t *)entry_slot;
     return &c->set[(key ^ (key >> 7) ^ (key >> 17)) % CACHE_SETS];
+}
+
+/* Chains that meet the allocator at one slot from one call (every
+ * allocation of cc1 passes xmalloc, sqlite's sqlite3Malloc) outnumber a
+ * set's ways; their second return address tells them apart. */
+static inline struct cache_set *overflow_for(struct thread_cache *c,
+                                             uintptr_t entry_slot,
+                                             uintptr_t first_pc,
+                                             uintptr_t second_pc)
+{
+    uint64_t key = ((entry_slot >> 3) ^ first_pc) * 0x9E3779B97F4A7C15ull ^
+                   second_pc;
+    key *= 0xBF58476D1CE4E5B9ull;
+    return &c->overflow[(key >> 32) % OVERFLOW_SETS];
 }
 
 /* Frames 1 and up, for code without frame pointers (the usual case). */
@@ -203,14 +223,9 @@ static inline bool entry_matches(const struct cache_entry *e,
     return true;
 }
 
-struct site *stack_cache_find(uintptr_t entry_slot)
+static inline struct site *find_in_set(struct cache_set *set,
+                                       uintptr_t entry_slot)
 {
-    struct thread_cache *c = cache_of_thread();
-    struct cache_set *set;
-
-    if (!c)
-        return NULL;
-    set = set_for(c, entry_slot);
     for (unsigned w = 0; w < CACHE_WAYS; w++) {
         struct cache_entry *e = &set->way[w];
         struct site *site;
@@ -226,6 +241,30 @@ struct site *stack_cache_find(uintptr_t entry_slot)
         return site;
     }
     return NULL;
+}
+
+struct site *stack_cache_find(uintptr_t entry_slot)
+{
+    struct thread_cache *c = cache_of_thread();
+    struct cache_set *set;
+    struct site *site;
+    uintptr_t slot, second_pc;
+
+    if (!c)
+        return NULL;
+    set = set_for(c, entry_slot);
+    site = find_in_set(set, entry_slot);
+    if (site)
+        return site;
+    /* The second return address, read where the walk would read it. */
+    slot = unwind_second_slot(entry_slot);
+    if (!slot)
+        return NULL;
+    second_pc = *(const uintptr_t *)slot;
+    return find_in_set(overflow_for(c, entry_slot,
+                                    *(const uintptr_t *)entry_slot,
+                                    second_pc),
+                       entry_slot);
 }
 
 /* The entry a new chain takes: the one hit least recently. */
@@ -265,6 +304,21 @@ static bool missed_before(struct cache_set *set, uintptr_t entry_slot,
     return false;
 }
 
+/* The chain a new one pushes out of a set, into its overflow set: in a
+ * free way, or in place of the one hit least recently there. */
+static void demote(struct thread_cache *c, const struct cache_entry *old)
+{
+    struct cache_set *overflow;
+    unsigned w = 0;
+    if (!old->entry_slot || old->nframes < 2)
+        return;
+    overflow = overflow_for(c, old->entry_slot, old->first_pc,
+                            old->second_pc);
+    while (w < CACHE_WAYS - 1 && overflow->way[w].entry_slot)
+        w++;
+    overflow->way[w] = *old;
+}
+
 static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
                          struct site *site, const uintptr_t *slots,
                          const struct unwind_reads *reads)
@@ -273,8 +327,14 @@ static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
     struct cache_entry *e;
     uint32_t n = site->nframes, other = 0, frame = 0;
 
-    if (!missed_before(set, entry_slot, site))
+    /* Misses are remembered where the chain would overflow to: the set
+     * itself sees too many chains to remember one until it comes back. */
+    if (!missed_before(n > 1 ? overflow_for(c, entry_slot, site->frames[0],
+                                            site->frames[1])
+                             : set,
+                       entry_slot, site))
         return;
+    demote(c, &set->way[CACHE_WAYS - 1]);
     e = victim(set);
 
     if (slots[0] != entry_slot || reads->ends_on_zero ||

@@ -11,7 +11,11 @@
  * Entries are grouped in small sets by (entry slot, return address): a
  * helper that many callers share (operator new, sqlite3Malloc) calls
  * malloc from one instruction at a handful of depths, so the chains that
- * meet at one key must be able to sit side by side.
+ * meet at one key must be able to sit side by side. When more of them
+ * meet there than a set holds (every allocation of cc1 passes xmalloc),
+ * the one a new chain pushes out moves to an overflow set chosen by its
+ * second return address too, which a lookup that misses its set finds by
+ * one step of the walk.
  *
  * Each thread's entries live in memory of their own, mapped on its first
  * traced allocation and handed to the next new thread when it exits, not

@@ -142,6 +142,20 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     return (int)n;
 }
 
+uintptr_t unwind_second_slot(uintptr_t entry_slot)
+{
+    const struct rule_table *t = frame_rules_current();
+    uintptr_t sp = entry_slot + sizeof(uintptr_t);
+    uintptr_t rbp = *(const uintptr_t *)(entry_slot - sizeof(uintptr_t));
+    uintptr_t rbp_from = entry_slot - sizeof(uintptr_t);
+    uint64_t packed = frame_rules_get(t, *(const uintptr_t *)entry_slot);
+
+    if (RULE_KIND(packed) != FRAME_RULE_STEP ||
+        !step(packed, &sp, &rbp, &rbp_from, UINTPTR_MAX))
+        return 0;
+    return sp - sizeof(uintptr_t);
+}
+
 void unwind_forget_rules(void)
 {
     frame_rules_forget();
@@ -167,6 +181,12 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     (void)own_start, (void)own_end;
     reads->n = 0;
     return -1;
+}
+
+uintptr_t unwind_second_slot(uintptr_t entry_slot)
+{
+    (void)entry_slot;
+    return 0;
 }
 
 void unwind_forget_rules(void) {}

@@ -377,3 +377,38 @@ def unwind_library_replaced_at_same_address_frames_named():
                variant + " live blocks, bytes, allocations")
     finally:
         run.cleanup()
+
+
+@test
+def unwind_many_chains_through_one_wrapper():
+    """24 call sites reach malloc through one wrapper at the same stack
+    depth, 200 rounds: more chains meeting malloc at one slot from one
+    return address than a stack-cache set holds (cc1's xmalloc, sqlite's
+    sqlite3Malloc). Each chain is walked until learned, then found in the
+    set or, pushed out of it, among the chains told apart by their second
+    return address: 4,800 allocations, at most a few walks per chain (one
+    walk each for all of them before this), every stack agreeing with
+    libunwind and every site counted exactly, with and without frame
+    pointers."""
+    callers, rounds = 24, 200
+    for prog in (compile_prog("wrapper_callers"),
+                 compile_optimized("wrapper_callers")):
+        name = os.path.basename(prog)
+        run, checks = checked_run_unchanged([prog, str(rounds)], name)
+        try:
+            eq(run.stdout, b"%d\n" % (rounds * sum(16 + i for i in
+                                                   range(callers))),
+               name + ": program output")
+            # And stdio's buffer for the output.
+            eq(checks[0]["walks"] + checks[0]["hits"], callers * rounds + 1,
+               name + ": stacks found")
+            check(checks[0]["walks"] <= 3 * callers,
+                  "%s: %d walks for %d chains" %
+                  (name, checks[0]["walks"], callers))
+            allocs = {stack[-2]: n for stack, n in
+                      collapsed_stacks(run.only_trace(), "allocs")
+                      if stack[-1] == "wrapper_alloc"}
+            eq(allocs, {"caller_%d" % i: rounds for i in range(callers)},
+               name + ": allocations per caller")
+        finally:
+            run.cleanup()
