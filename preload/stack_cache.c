@@ -194,8 +194,8 @@ static inline bool slots_and_chain_match(const struct cache_entry *e,
     return true;
 }
 
-static inline bool entry_matches(const struct cache_entry *e,
-                                 uintptr_t entry_slot)
+static inline __attribute__((always_inline)) bool
+entry_matches(const struct cache_entry *e, uintptr_t entry_slot)
 {
     const uintptr_t *base = (const uintptr_t *)entry_slot;
     const uintptr_t *frames;
@@ -223,7 +223,8 @@ static inline bool entry_matches(const struct cache_entry *e,
     return true;
 }
 
-static inline struct site *find_in_set(struct cache_set *set,
+static inline __attribute__((always_inline)) struct site *
+find_in_set(struct cache_set *set,
                                        uintptr_t entry_slot)
 {
     for (unsigned w = 0; w < CACHE_WAYS; w++) {
@@ -243,28 +244,29 @@ static inline struct site *find_in_set(struct cache_set *set,
     return NULL;
 }
 
+/* Out of line: the common hit in the set keeps its registers. */
+static __attribute__((noinline)) struct site *
+find_in_overflow(struct thread_cache *c, uintptr_t entry_slot)
+{
+    /* The second return address, read where the walk would read it. */
+    uintptr_t slot = unwind_second_slot(entry_slot);
+    if (!slot)
+        return NULL;
+    return find_in_set(overflow_for(c, entry_slot,
+                                    *(const uintptr_t *)entry_slot,
+                                    *(const uintptr_t *)slot),
+                       entry_slot);
+}
+
 struct site *stack_cache_find(uintptr_t entry_slot)
 {
     struct thread_cache *c = cache_of_thread();
-    struct cache_set *set;
     struct site *site;
-    uintptr_t slot, second_pc;
 
     if (!c)
         return NULL;
-    set = set_for(c, entry_slot);
-    site = find_in_set(set, entry_slot);
-    if (site)
-        return site;
-    /* The second return address, read where the walk would read it. */
-    slot = unwind_second_slot(entry_slot);
-    if (!slot)
-        return NULL;
-    second_pc = *(const uintptr_t *)slot;
-    return find_in_set(overflow_for(c, entry_slot,
-                                    *(const uintptr_t *)entry_slot,
-                                    second_pc),
-                       entry_slot);
+    site = find_in_set(set_for(c, entry_slot), entry_slot);
+    return site ? site : find_in_overflow(c, entry_slot);
 }
 
 /* The entry a new chain takes: the one hit least recently. */
