@@ -224,8 +224,7 @@ entry_matches(const struct cache_entry *e, uintptr_t entry_slot)
 }
 
 static inline __attribute__((always_inline)) struct site *
-find_in_set(struct cache_set *set,
-                                       uintptr_t entry_slot)
+find_in_set(struct cache_set *set, uintptr_t entry_slot)
 {
     for (unsigned w = 0; w < CACHE_WAYS; w++) {
         struct cache_entry *e = &set->way[w];
@@ -306,8 +305,9 @@ static bool missed_before(struct cache_set *set, uintptr_t entry_slot,
     return false;
 }
 
-/* The chain a new one pushes out of a set, into its overflow set: in a
- * free way, or in place of the one hit least recently there. */
+/* The chain a new one pushes out of a set, into its overflow set: over
+ * an older copy of itself, in a free way, or in place of the one hit
+ * least recently there. */
 static void demote(struct thread_cache *c, const struct cache_entry *old)
 {
     struct cache_set *overflow;
@@ -316,7 +316,9 @@ static void demote(struct thread_cache *c, const struct cache_entry *old)
         return;
     overflow = overflow_for(c, old->entry_slot, old->first_pc,
                             old->second_pc);
-    while (w < CACHE_WAYS - 1 && overflow->way[w].entry_slot)
+    while (w < CACHE_WAYS - 1 && overflow->way[w].entry_slot &&
+           !(overflow->way[w].entry_slot == old->entry_slot &&
+             overflow->way[w].site == old->site))
         w++;
     overflow->way[w] = *old;
 }
