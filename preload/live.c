@@ -7,9 +7,7 @@
 #define LIVE_SHARD_BITS 6
 _Static_assert(LIVE_SHARDS == 1u << LIVE_SHARD_BITS, "shard bits");
 
-/* Slots of a shard: past 16 KiB a shard, the 64 of them outgrow a 1 MiB
- * L2 cache and an insertion's slot is a miss worth starting early. */
-#define LIVE_PREFETCH_FROM 1024
+#define LIVE_PREFETCH_FROM 16384   /* slots of a shard */
 
 /*
  * A packed entry. Its key, k = ptr >> 4, is below 2^43 (user addresses are
@@ -491,7 +489,7 @@ void live_prefetch(uintptr_t ptr)
     const struct packed_block *slots = __atomic_load_n(&s->slots,
                                                        __ATOMIC_RELAXED);
     size_t nslots = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
-    /* A small shard stays in the caches anyway. */
+    /* A shard of 256 KiB or less stays in the caches anyway. */
     if (slots && nslots > LIVE_PREFETCH_FROM)
         __builtin_prefetch(&slots[packed_home(hash_rem(hash), nslots)], 1);
 }
