@@ -11,7 +11,7 @@ PKGS_PRELOAD  = libunwind
 PKGS_ANALYZER = libdw
 CFLAGS_BASE   = -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP \
                 -D_GNU_SOURCE -Ipreload -Ianalyzer
-PRELOAD_CFLAGS  = $(CFLAGS_BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+PRELOAD_CFLAGS  = $(CFLAGS_BASE) -fPIC -fno-plt -fvisibility=hidden -ftls-model=initial-exec \
                   $(shell pkg-config --cflags $(PKGS_PRELOAD)) $(CFLAGS)
 # Link-time optimisation for the library only: the allocation path crosses
 # interpose.c, record.c, stack_cache.c and live.c, and inlining across them
