@@ -416,8 +416,9 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 /* Unloaded code may be followed by other code at the same addresses: the
  * sites seen so far go out with the map they belong to, and the
- * unwinder's rules for the old code must go. (Unloads inside glibc, which
- * do not come through here, are caught at the next snapshot.) */
+ * unwinder's rules for the old code must go if it was unloaded. (Unloads
+ * inside glibc, which do not come through here, are caught at the next
+ * snapshot.) */
 EXPORT int dlclose(void *handle)
 {
     int rc, saved_errno = errno;
@@ -437,7 +438,9 @@ EXPORT int dlclose(void *handle)
         errno = saved_errno;
     }
     rc = real_dlclose(handle);
-    unwind_forget_rules();
+    saved_errno = errno;
+    modules_after_dlclose();
+    errno = saved_errno;
     return rc;
 }
 

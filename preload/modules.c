@@ -16,13 +16,10 @@ static const char *main_exe_path = "";
 /* The loader's counters as of the last map built (written or captured). */
 static _Atomic unsigned long long built_adds, built_subs;
 static unsigned long long seen_adds, seen_subs;
+/* dlpi_subs when the unwinder last let go of its rules. */
+static _Atomic unsigned long long forgot_subs;
 static bool written_once;
 static uint32_t generation;
-
-void modules_init(const char *exe_path)
-{
-    main_exe_path = exe_path;
-}
 
 static int read_counters(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -33,6 +30,28 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *data)
     return 1;   /* every entry carries the same counters */
 }
 
+void modules_init(const char *exe_path)
+{
+    unsigned long long counters[2] = { 0, 0 };
+    main_exe_path = exe_path;
+    dl_iterate_phdr(read_counters, counters);
+    atomic_store(&forgot_subs, counters[1]);
+}
+
+/* Once per unload, however it is noticed. */
+static void forget_rules_if_unloaded(unsigned long long subs)
+{
+    if (atomic_exchange(&forgot_subs, subs) != subs)
+        unwind_forget_rules();
+}
+
+void modules_after_dlclose(void)
+{
+    unsigned long long counters[2] = { 0, 0 };
+    dl_iterate_phdr(read_counters, counters);
+    forget_rules_if_unloaded(counters[1]);
+}
+
 bool modules_changed(void)
 {
     unsigned long long counters[2] = { 0, 0 };
@@ -40,8 +59,7 @@ bool modules_changed(void)
         return true;
     dl_iterate_phdr(read_counters, counters);
     /* Unloads that did not come through our dlclose (glibc's own). */
-    if (counters[1] != seen_subs)
-        unwind_forget_rules();
+    forget_rules_if_unloaded(counters[1]);
     return counters[0] != seen_adds || counters[1] != seen_subs;
 }
 

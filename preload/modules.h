@@ -15,7 +15,13 @@
 /* The executable's path, for the main program's nameless entry. */
 void modules_init(const char *exe_path);
 
-/* Whether objects were loaded or unloaded since the last modules_write. */
+/* After a dlclose: if it unloaded an object, the unwinder's rules and
+ * cached chains go (other code may be mapped there next); a dlclose that
+ * only dropped a reference keeps them. */
+void modules_after_dlclose(void);
+
+/* Whether objects were loaded or unloaded since the last modules_write;
+ * lets go of the unwinder's rules on an unload our dlclose did not see. */
 bool modules_changed(void);
 
 /* Appends a MODULES record to the writer's buffer: 0 or -1. */

@@ -1,8 +1,11 @@
 /* wrapper_callers.c - every allocation through one wrapper (as cc1's
  * xmalloc, sqlite's sqlite3Malloc), called from CALLERS call sites at the
  * same stack depth, round after round: more chains meeting malloc at one
- * slot from one return address than a stack-cache set holds.
- * Usage: wrapper_callers ROUNDS. Prints the bytes it allocated. */
+ * slot from one return address than a stack-cache set holds. With LIBRARY,
+ * each round also opens and closes that library while holding it open
+ * from the start: a dlclose that unloads nothing.
+ * Usage: wrapper_callers ROUNDS [LIBRARY]. Prints the bytes it allocated. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,10 +43,18 @@ static size_t (*const callers[CALLERS])(void) = {
 int main(int argc, char **argv)
 {
     long rounds = argc > 1 ? atol(argv[1]) : 200;
+    const char *library = argc > 2 ? argv[2] : NULL;
     size_t total = 0;
-    for (long r = 0; r < rounds; r++)
+    if (library && !dlopen(library, RTLD_NOW)) {
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+        return 1;
+    }
+    for (long r = 0; r < rounds; r++) {
+        if (library)
+            dlclose(dlopen(library, RTLD_NOW));
         for (int i = 0; i < CALLERS; i++)
             total += callers[i]();
+    }
     printf("%zu\n", total);
     return 0;
 }
