@@ -333,17 +333,17 @@ static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
 
     /* Misses are remembered where the chain would overflow to: the set
      * itself sees too many chains to remember one until it comes back. */
-    if (!missed_before(n > 1 ? overflow_for(c, entry_slot, site->frames[0],
+    /* A chain that cannot be kept pushes none out. */
+    if (slots[0] != entry_slot || reads->ends_on_zero ||
+        reads->n > UNWIND_READS_MAX ||
+        !missed_before(n > 1 ? overflow_for(c, entry_slot, site->frames[0],
                                             site->frames[1])
                              : set,
                        entry_slot, site))
         return;
     demote(c, &set->way[CACHE_WAYS - 1]);
     e = victim(set);
-
-    if (slots[0] != entry_slot || reads->ends_on_zero ||
-        reads->n > UNWIND_READS_MAX ||
-        !store_slots(e, slots, n))
+    if (!store_slots(e, slots, n))
         return;
     e->fp_chain = 0;
     /* Loads come in walk order, so a frame-pointer load of frame i is
