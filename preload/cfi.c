@@ -125,23 +125,12 @@ static bool cfi_execute(struct cfi_machine *m, struct byte_reader *r,
             m->loc = loc;
             break;
         case 0x02:   /* DW_CFA_advance_loc1 */
-            if (!advance(m, read_u8(r), target))
+        case 0x03:   /* DW_CFA_advance_loc2 */
+        case 0x04:   /* DW_CFA_advance_loc4 */
+            /* A delta of 1, 2 or 4 bytes. */
+            if (!advance(m, read_fixed(r, 1u << (op - 0x02), false), target))
                 return !r->bad;
             break;
-        case 0x03: { /* DW_CFA_advance_loc2 */
-            uint16_t d;
-            read_bytes(r, &d, sizeof d);
-            if (!advance(m, d, target))
-                return !r->bad;
-            break;
-        }
-        case 0x04: { /* DW_CFA_advance_loc4 */
-            uint32_t d;
-            read_bytes(r, &d, sizeof d);
-            if (!advance(m, d, target))
-                return !r->bad;
-            break;
-        }
         case 0x05:   /* DW_CFA_offset_extended */
             reg = read_uleb(r);
             value = read_uleb(r);

@@ -125,6 +125,18 @@ static inline int64_t factored_u(struct byte_reader *r, uint64_t operand,
     return factored(r, (int64_t)operand, align);
 }
 
+/* A little-endian integer of `size` bytes (1, 2, 4 or 8), sign-extended when
+ * `is_signed`; 0 past the end. */
+static inline uint64_t read_fixed(struct byte_reader *r, unsigned size,
+                                  bool is_signed)
+{
+    uint64_t value = 0;
+    unsigned unused = 64 - 8 * size;
+    read_bytes(r, &value, size);   /* x86-64: the low bytes first */
+    return is_signed && unused
+               ? (uint64_t)((int64_t)(value << unused) >> unused) : value;
+}
+
 /* A pointer in `encoding`; `data_base` is what DW_EH_PE_datarel is
  * relative to (the .eh_frame_hdr section), 0 where it is not allowed. */
 static inline bool read_encoded(struct byte_reader *r, uint8_t encoding,
@@ -136,36 +148,21 @@ static inline bool read_encoded(struct byte_reader *r, uint8_t encoding,
     switch (encoding & PE_FORMAT_MASK) {
     case PE_ABSPTR:
     case PE_UDATA8:
-    case PE_SDATA8: {
-        uint64_t v;
-        read_bytes(r, &v, sizeof v);
-        value = v;
+    case PE_SDATA8:
+        value = read_fixed(r, 8, false);
         break;
-    }
-    case PE_UDATA4: {
-        uint32_t v;
-        read_bytes(r, &v, sizeof v);
-        value = v;
+    case PE_UDATA4:
+        value = read_fixed(r, 4, false);
         break;
-    }
-    case PE_SDATA4: {
-        int32_t v;
-        read_bytes(r, &v, sizeof v);
-        value = (uint64_t)(int64_t)v;
+    case PE_SDATA4:
+        value = read_fixed(r, 4, true);
         break;
-    }
-    case PE_UDATA2: {
-        uint16_t v;
-        read_bytes(r, &v, sizeof v);
-        value = v;
+    case PE_UDATA2:
+        value = read_fixed(r, 2, false);
         break;
-    }
-    case PE_SDATA2: {
-        int16_t v;
-        read_bytes(r, &v, sizeof v);
-        value = (uint64_t)(int64_t)v;
+    case PE_SDATA2:
+        value = read_fixed(r, 2, true);
         break;
-    }
     case PE_ULEB128:
         value = read_uleb(r);
         break;
