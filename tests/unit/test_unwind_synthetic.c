@@ -164,6 +164,16 @@ static void synth_set_frame(struct synth_stack *s, size_t i, uintptr_t pc)
     s->frames[i] = pc;
 }
 
+/* Gives frame i another shape and lays the stack out again. */
+static void rebuild_with_shape(struct synth_stack *s, enum synth_shape *shapes,
+                               uintptr_t *pcs, size_t n, size_t i,
+                               enum synth_shape shape)
+{
+    shapes[i] = shape;
+    pcs[i] = shape_pc(shape, 0);
+    synth_build(s, shapes, pcs, n);
+}
+
 START_TEST(test_walk_after_stack_changes)
 {
     /* The same thread walking the same stack memory again and again, as
@@ -212,23 +222,18 @@ START_TEST(test_walk_after_stack_changes)
     ck_assert(memcmp(frames, s->frames, 3 * sizeof *frames) == 0);
     /* The same inner frames in the same slots, but different frames
      * around them: one with rbp saved, then one addressed from rbp. */
-    shapes[8] = SHAPE_SAVES_RBP;
-    pcs[8] = shape_pc(SHAPE_SAVES_RBP, 0);
-    synth_build(s, shapes, pcs, N);
+    rebuild_with_shape(s, shapes, pcs, N, 8, SHAPE_SAVES_RBP);
     got = unwind_from_slot(s->entry_slot, frames, slots, 64, 0, 0);
     ck_assert(synth_walk_matches(s, 0, got, frames, slots));
-    shapes[8] = SHAPE_FP;
-    pcs[8] = shape_pc(SHAPE_FP, 0);
-    synth_build(s, shapes, pcs, N);
+    rebuild_with_shape(s, shapes, pcs, N, 8, SHAPE_FP);
     got = unwind_from_slot(s->entry_slot, frames, slots, 64, 0, 0);
     ck_assert(synth_walk_matches(s, 0, got, frames, slots));
+    /* Again, every rule now cached. */
     got = unwind_from_slot(s->entry_slot, frames, slots, 64, 0, 0);
     ck_assert(synth_walk_matches(s, 0, got, frames, slots));
     /* A second frame-pointer frame further in: rbp now comes from its
      * save slot, and the outer frame's CFA with it. */
-    shapes[4] = SHAPE_FP;
-    pcs[4] = shape_pc(SHAPE_FP, 0);
-    synth_build(s, shapes, pcs, N);
+    rebuild_with_shape(s, shapes, pcs, N, 4, SHAPE_FP);
     got = unwind_from_slot(s->entry_slot, frames, slots, 64, 0, 0);
     ck_assert(synth_walk_matches(s, 0, got, frames, slots));
     free(s);
