@@ -21,6 +21,8 @@
 /* Site ids must fit the live table's 24-bit field; id 0 is "no site". */
 #define SITE_ID_MAX ((1u << 24) - 1)
 
+struct memo_layout;                /* chain_memo.c */
+
 struct site {
     /* Counters: written by every thread, atomically. */
     _Atomic uint64_t live_bytes;
@@ -36,6 +38,10 @@ struct site {
     uint32_t id;
     uint32_t kind;                 /* enum mt_site_kind */
     uint32_t nframes;
+
+    /* Set by the chain memo (chain_memo.c), maybe replaced: how the walk
+     * that found this stack laid it out. */
+    struct memo_layout *_Atomic memo_layout;
 
     /* Owned by the snapshot writer (under its lock). */
     bool written;                  /* SITE record is in the current file */

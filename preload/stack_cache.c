@@ -6,40 +6,24 @@
 #include <string.h>
 
 #include "arena.h"
+#include "chain_layout.h"
+#include "chain_memo.h"
 #include "frame_rules.h"
 #include "sites.h"
 #include "spinlock.h"
 
-/* Chains deeper than this are not cached (MTRACE_DEPTH above it). */
-#define CACHE_DEPTH 32
 #define CACHE_SETS 32
 #define CACHE_WAYS 4
 /* Where chains pushed out of a set go, by their second return address. */
 #define OVERFLOW_SETS 64
-/* Slot positions and load offsets are kept in words from the entry slot,
- * in 16 bits. */
-#define WORD sizeof(uintptr_t)
-#define SPAN_MAX (UINT16_MAX * WORD)
-/* rbp loads that are not a frame-pointer chain's, per entry. */
-#define CACHE_OTHER_READS 4
 
-/* In code built with frame pointers every step loads rbp, and always in
- * one pattern: the word below frame i's return address holds the frame
- * pointer of frame i+1, which sits just below frame i+1's return address.
- * Those loads cost a bit each (fp_chain); any other goes in the list. */
 struct cache_entry {
     uintptr_t entry_slot;               /* 0: empty */
     /* The caller's caller: chains that share a set usually differ from
      * there, and it is checked without reaching for the site. */
     uintptr_t first_pc, second_pc;
     struct site *site;
-    uint8_t nframes;
-    uint8_t nreads;
-    uint16_t at[CACHE_DEPTH];           /* slot i - entry slot, in words */
-    uint32_t fp_chain;                  /* bit i: *(slot i - 8) ==
-                                         * slot i+1 - 8 */
-    int16_t read_at[CACHE_OTHER_READS]; /* load address - entry slot */
-    uintptr_t read_value[CACHE_OTHER_READS];
+    struct chain_layout layout;
 };
 
 /* Chains missed lately in a set, as tags: a chain is learned the second
@@ -165,62 +149,23 @@ static inline struct cache_set *overflow_for(struct thread_cache *c,
     return &c->overflow[(key >> 32) % OVERFLOW_SETS];
 }
 
-/* Frames 1 and up, for code without frame pointers (the usual case). */
-static inline bool slots_match(const struct cache_entry *e,
-                               const uintptr_t *base, const uintptr_t *frames)
-{
-    /* Offsets, not a running sum: the loads do not wait on each other. */
-    for (unsigned i = 1; i < e->nframes; i++)
-        if (base[e->at[i]] != frames[i])
-            return false;
-    return true;
-}
-
-/* The same, also checking the frame-pointer chain where fp_chain says. */
-static inline bool slots_and_chain_match(const struct cache_entry *e,
-                                         const uintptr_t *base,
-                                         const uintptr_t *frames)
-{
-    const uintptr_t *slot = base;
-    uint32_t fp_chain = e->fp_chain;
-    for (unsigned i = 1; i < e->nframes; i++, fp_chain >>= 1) {
-        const uintptr_t *next = base + e->at[i];
-        /* The frame pointer that places the next slot, then the slot. */
-        if (((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)) ||
-            *next != frames[i])
-            return false;
-        slot = next;
-    }
-    return true;
-}
-
 static inline __attribute__((always_inline)) bool
 entry_matches(const struct cache_entry *e, uintptr_t entry_slot)
 {
     const uintptr_t *base = (const uintptr_t *)entry_slot;
-    const uintptr_t *frames;
+    const struct chain_layout *l = &e->layout;
 
-    /* Each slot is read only once the frames below it matched, as the
-     * walk would read it: a stack that is not the remembered one (a
-     * coroutine's, smaller, at the same place) is never read past. */
+    /* Frames 0 and 1 first, without reaching for the site; slot 1 only
+     * once its frame pointer (if it is found by one) is the remembered. */
     if (base[0] != e->first_pc)
         return false;
-    if (e->nframes > 1 && (e->fp_chain & 1) &&
-        base[-1] != (uintptr_t)(base + e->at[1] - 1))
+    if (l->nframes > 1 && (l->fp_chain & 1) &&
+        base[-1] != (uintptr_t)(base + l->at[1] - 1))
         return false;
-    if (e->nframes > 1 && base[e->at[1]] != e->second_pc)
+    if (l->nframes > 1 && base[l->at[1]] != e->second_pc)
         return false;
-    frames = e->site->frames;
-    if (base[0] != frames[0] ||
-        !(e->fp_chain ? slots_and_chain_match(e, base, frames)
-                      : slots_match(e, base, frames)))
-        return false;
-    for (unsigned i = 0; i < e->nreads; i++)
-        if (*(const uintptr_t *)(entry_slot + (uintptr_t)((intptr_t)
-                                     e->read_at[i] * (intptr_t)WORD)) !=
-            e->read_value[i])
-            return false;
-    return true;
+    return base[0] == e->site->frames[0] &&
+           chain_layout_rest_matches(l, entry_slot, e->site->frames);
 }
 
 static inline __attribute__((always_inline)) struct site *
@@ -243,56 +188,6 @@ find_in_set(struct cache_set *set, uintptr_t entry_slot)
     return NULL;
 }
 
-/* Out of line: the common hit in the set keeps its registers. */
-static __attribute__((noinline)) struct site *
-find_in_overflow(struct thread_cache *c, uintptr_t entry_slot)
-{
-    /* The second return address, read where the walk would read it. */
-    uintptr_t slot = unwind_second_slot(entry_slot);
-    if (!slot)
-        return NULL;
-    return find_in_set(overflow_for(c, entry_slot,
-                                    *(const uintptr_t *)entry_slot,
-                                    *(const uintptr_t *)slot),
-                       entry_slot);
-}
-
-struct site *stack_cache_find(uintptr_t entry_slot)
-{
-    struct thread_cache *c = cache_of_thread();
-    struct site *site;
-
-    if (!c)
-        return NULL;
-    site = find_in_set(set_for(c, entry_slot), entry_slot);
-    return site ? site : find_in_overflow(c, entry_slot);
-}
-
-/* The entry a new chain takes: the one hit least recently. */
-static struct cache_entry *victim(struct cache_set *set)
-{
-    struct cache_entry *e = &set->way[CACHE_WAYS - 1];
-    e->entry_slot = 0;   /* half-written entries never match */
-    return e;
-}
-
-/* Slots come from our walk, which only ever steps up the stack to 8-byte
- * aligned frames (unwind.c): they rise, so the span to check is the last
- * one's. */
-static bool store_slots(struct cache_entry *e, const uintptr_t *slots,
-                        uint32_t n)
-{
-    uintptr_t base = slots[0], misaligned = 0;
-    if (slots[n - 1] - base > SPAN_MAX)
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        uintptr_t span = slots[i] - base;
-        misaligned |= span % WORD;
-        e->at[i] = (uint16_t)(span / WORD);
-    }
-    return !misaligned;
-}
-
 /* Whether this chain missed in its set lately; remembers it if not. */
 static bool missed_before(struct cache_set *set, uintptr_t entry_slot,
                           const struct site *site)
@@ -312,7 +207,7 @@ static void demote(struct thread_cache *c, const struct cache_entry *old)
 {
     struct cache_set *overflow;
     unsigned w = 0;
-    if (!old->entry_slot || old->nframes < 2)
+    if (!old->entry_slot || old->layout.nframes < 2)
         return;
     overflow = overflow_for(c, old->entry_slot, old->first_pc,
                             old->second_pc);
@@ -323,53 +218,66 @@ static void demote(struct thread_cache *c, const struct cache_entry *old)
     overflow->way[w] = *old;
 }
 
-static void learn_walked(struct thread_cache *c, uintptr_t entry_slot,
-                         struct site *site, const uintptr_t *slots,
-                         const struct unwind_reads *reads)
+/* Into the chain's set, the second time it misses there; the entry hit
+ * least recently moves to its overflow set. */
+static void learn_layout(struct thread_cache *c, uintptr_t entry_slot,
+                         struct site *site, const struct chain_layout *l)
 {
     struct cache_set *set = set_for(c, entry_slot);
     struct cache_entry *e;
-    uint32_t n = site->nframes, other = 0, frame = 0;
 
     /* Misses are remembered where the chain would overflow to: the set
      * itself sees too many chains to remember one until it comes back. */
-    /* A chain that cannot be kept pushes none out. */
-    if (slots[0] != entry_slot || reads->ends_on_zero ||
-        reads->n > UNWIND_READS_MAX ||
-        !missed_before(n > 1 ? overflow_for(c, entry_slot, site->frames[0],
-                                            site->frames[1])
-                             : set,
+    if (!missed_before(l->nframes > 1 ? overflow_for(c, entry_slot,
+                                                     site->frames[0],
+                                                     site->frames[1])
+                                      : set,
                        entry_slot, site))
         return;
     demote(c, &set->way[CACHE_WAYS - 1]);
-    e = victim(set);
-    if (!store_slots(e, slots, n))
-        return;
-    e->fp_chain = 0;
-    /* Loads come in walk order, so a frame-pointer load of frame i is
-     * found by moving forward through the slots. */
-    for (uint32_t r = 0; r < reads->n; r++) {
-        uintptr_t addr = reads->addr[r], value = reads->value[r];
-        intptr_t at = (intptr_t)(addr - entry_slot);
-        while (frame + 1 < n && slots[frame] - WORD < addr)
-            frame++;
-        if (frame + 1 < n && addr == slots[frame] - WORD &&
-            value == slots[frame + 1] - WORD) {
-            e->fp_chain |= UINT32_C(1) << frame;
-            continue;
-        }
-        if (other == CACHE_OTHER_READS || at % (intptr_t)WORD ||
-            at / (intptr_t)WORD < INT16_MIN || at / (intptr_t)WORD > INT16_MAX)
-            return;
-        e->read_at[other] = (int16_t)(at / (intptr_t)WORD);
-        e->read_value[other++] = value;
-    }
-    e->nreads = (uint8_t)other;
-    e->nframes = (uint8_t)site->nframes;
+    e = &set->way[CACHE_WAYS - 1];
+    e->entry_slot = 0;   /* half-written entries never match */
+    e->layout = *l;
     e->first_pc = site->frames[0];
-    e->second_pc = n > 1 ? site->frames[1] : 0;
+    e->second_pc = l->nframes > 1 ? site->frames[1] : 0;
     e->site = site;
     e->entry_slot = entry_slot;
+}
+
+/* Out of line: the common hit in the set keeps its registers. A chain
+ * found in the memo is learned as a walked one would be. */
+static __attribute__((noinline)) struct site *
+find_in_overflow(struct thread_cache *c, uintptr_t entry_slot)
+{
+    /* The second return address, read where the walk would read it. */
+    uintptr_t slot = unwind_second_slot(entry_slot);
+    uintptr_t first_pc = *(const uintptr_t *)entry_slot, second_pc;
+    const struct chain_layout *layout;
+    struct site *site;
+
+    if (!slot)
+        return NULL;
+    second_pc = *(const uintptr_t *)slot;
+    chain_memo_prefetch(entry_slot, first_pc, second_pc);
+    site = find_in_set(overflow_for(c, entry_slot, first_pc, second_pc),
+                       entry_slot);
+    if (site)
+        return site;
+    site = chain_memo_find(entry_slot, first_pc, second_pc, &layout);
+    if (site)
+        learn_layout(c, entry_slot, site, layout);
+    return site;
+}
+
+struct site *stack_cache_find(uintptr_t entry_slot)
+{
+    struct thread_cache *c = cache_of_thread();
+    struct site *site;
+
+    if (!c)
+        return NULL;
+    site = find_in_set(set_for(c, entry_slot), entry_slot);
+    return site ? site : find_in_overflow(c, entry_slot);
 }
 
 void stack_cache_learn(uintptr_t entry_slot, struct site *site,
@@ -377,9 +285,13 @@ void stack_cache_learn(uintptr_t entry_slot, struct site *site,
                        const struct unwind_reads *reads)
 {
     struct thread_cache *c = cache_of_thread();
+    struct chain_layout layout;
 
-    if (!c || !slots || site->nframes > CACHE_DEPTH || site->nframes == 0 ||
-        site->frames[0] != *(const uintptr_t *)entry_slot)
+    /* A chain that cannot be kept pushes none out. */
+    if (!c || !slots || site->frames[0] != *(const uintptr_t *)entry_slot ||
+        !chain_layout_from_walk(&layout, entry_slot, slots, site->nframes,
+                                reads))
         return;
-    learn_walked(c, entry_slot, site, slots, reads);
+    chain_memo_add(entry_slot, site, &layout);
+    learn_layout(c, entry_slot, site, &layout);
 }

@@ -418,3 +418,38 @@ def unwind_many_chains_through_one_wrapper():
                name + ": allocations per caller")
         finally:
             run.cleanup()
+
+
+@test
+def unwind_more_chains_than_the_cache_holds():
+    """1,024 chains (32 functions, each calling one wrapper from 32 call
+    sites), 20 rounds: far more than a thread's stack cache holds, as in
+    cc1. Before the chain memo every allocation was walked (20,481 walks);
+    now the memo is mapped after MEMO_AFTER_WALKS (4,096) walks and every
+    chain is walked at most once more, then proved from its slots. Every
+    stack agrees with libunwind and every function's allocations are
+    counted exactly, with and without frame pointers."""
+    functions_n, sites, rounds, memo_after = 32, 32, 20, 4096
+    for prog in (compile_prog("many_chains"),
+                 compile_optimized("many_chains")):
+        name = os.path.basename(prog)
+        run, checks = checked_run_unchanged([prog, str(rounds)], name)
+        try:
+            eq(run.stdout, b"%d\n" % (rounds * functions_n *
+                                      sum(16 + k * 8 for k in range(sites))),
+               name + ": program output")
+            # And stdio's buffer for the output.
+            eq(checks[0]["walks"] + checks[0]["hits"],
+               functions_n * sites * rounds + 1, name + ": stacks found")
+            check(checks[0]["walks"] <= memo_after + functions_n * sites + 8,
+                  "%s: %d walks for %d chains" %
+                  (name, checks[0]["walks"], functions_n * sites))
+            allocs = {}
+            for stack, n in collapsed_stacks(run.only_trace(), "allocs"):
+                if stack[-1] == "wrapper_alloc":
+                    allocs[stack[-2]] = allocs.get(stack[-2], 0) + n
+            eq(allocs, {"callers_%d" % j: sites * rounds
+                        for j in range(functions_n)},
+               name + ": allocations per function")
+        finally:
+            run.cleanup()

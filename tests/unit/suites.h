@@ -27,6 +27,7 @@
     X(eh_frame_suite) \
     X(unwind_synthetic_suite) \
     X(unwind_suite) \
+    X(chain_memo_suite) \
     X(thinning_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);

@@ -1,0 +1,95 @@
+/*
+ * chain_layout.h - where one walk found a call chain's return addresses,
+ * relative to the slot it started from, and which other loads it depended
+ * on: what lets a later allocation prove it comes from the same chain by
+ * reading those slots instead of walking (stack_cache.h explains why that
+ * proof is exact). The stack cache keeps one per entry; a site keeps the
+ * one it was first walked with, for the chain memo (chain_memo.h).
+ */
+#ifndef MTRACE_CHAIN_LAYOUT_H
+#define MTRACE_CHAIN_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "unwind.h"
+
+/* Chains deeper than this are not kept (MTRACE_DEPTH above it). */
+#define LAYOUT_DEPTH 32
+/* rbp loads that are not a frame-pointer chain's, per layout. */
+#define LAYOUT_OTHER_READS 4
+#define LAYOUT_WORD sizeof(uintptr_t)
+
+/* In code built with frame pointers every step loads rbp, and always in
+ * one pattern: the word below frame i's return address holds the frame
+ * pointer of frame i+1, which sits just below frame i+1's return address.
+ * Those loads cost a bit each (fp_chain); any other goes in the list. */
+struct chain_layout {
+    uint8_t nframes;
+    uint8_t nreads;
+    uint16_t at[LAYOUT_DEPTH];          /* slot i - entry slot, in words */
+    uint32_t fp_chain;                  /* bit i: *(slot i - 8) ==
+                                         * slot i+1 - 8 */
+    int16_t read_at[LAYOUT_OTHER_READS]; /* load address - entry slot */
+    uintptr_t read_value[LAYOUT_OTHER_READS];
+};
+
+/* The layout of the walk that found n frames from entry_slot, reporting
+ * slots and reads; false when it cannot be kept (too deep, too wide,
+ * too many other loads, or a walk that did not start at entry_slot). */
+bool chain_layout_from_walk(struct chain_layout *layout, uintptr_t entry_slot,
+                            const uintptr_t *slots, uint32_t n,
+                            const struct unwind_reads *reads);
+
+/* Frames 1 and up, for code without frame pointers (the usual case). */
+static inline bool layout_slots_match(const struct chain_layout *l,
+                                      const uintptr_t *base,
+                                      const uintptr_t *frames)
+{
+    /* Offsets, not a running sum: the loads do not wait on each other. */
+    for (unsigned i = 1; i < l->nframes; i++)
+        if (base[l->at[i]] != frames[i])
+            return false;
+    return true;
+}
+
+/* The same, also checking the frame-pointer chain where fp_chain says. */
+static inline bool layout_slots_and_chain_match(const struct chain_layout *l,
+                                                const uintptr_t *base,
+                                                const uintptr_t *frames)
+{
+    const uintptr_t *slot = base;
+    uint32_t fp_chain = l->fp_chain;
+    for (unsigned i = 1; i < l->nframes; i++, fp_chain >>= 1) {
+        const uintptr_t *next = base + l->at[i];
+        /* The frame pointer that places the next slot, then the slot. */
+        if (((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)) ||
+            *next != frames[i])
+            return false;
+        slot = next;
+    }
+    return true;
+}
+
+/* Whether the stack entered at entry_slot holds the chain `frames` laid
+ * out as l says, frame 0 already known to match. Each slot is read only
+ * once the frames below it matched, as the walk would read it: a stack
+ * that is not the remembered one (a coroutine's, smaller, at the same
+ * place) is never read past. */
+static inline __attribute__((always_inline)) bool
+chain_layout_rest_matches(const struct chain_layout *l, uintptr_t entry_slot,
+                          const uintptr_t *frames)
+{
+    const uintptr_t *base = (const uintptr_t *)entry_slot;
+    if (!(l->fp_chain ? layout_slots_and_chain_match(l, base, frames)
+                      : layout_slots_match(l, base, frames)))
+        return false;
+    for (unsigned i = 0; i < l->nreads; i++)
+        if (*(const uintptr_t *)(entry_slot + (uintptr_t)((intptr_t)
+                                     l->read_at[i] * (intptr_t)LAYOUT_WORD)) !=
+            l->read_value[i])
+            return false;
+    return true;
+}
+
+#endif
