@@ -353,7 +353,10 @@ static RARE bool remove_general(uintptr_t ptr, struct live_block *out)
     return found;
 }
 
-bool live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
+/* Inlined into the allocation path (LTO): called, the fast path spent
+ * 20 of its ~90 instructions saving and restoring registers. */
+__attribute__((always_inline)) inline bool
+live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
                  uint64_t birth_ns, struct live_block *replaced,
                  bool *stored)
 {
@@ -390,7 +393,9 @@ general:
     return insert_general(ptr, size, site, birth_ns, replaced, stored);
 }
 
-bool live_remove(uintptr_t ptr, struct live_block *out)
+/* Inlined into free, as live_insert is into malloc. */
+__attribute__((always_inline)) inline bool
+live_remove(uintptr_t ptr, struct live_block *out)
 {
     uint64_t hash = ptr_hash(ptr);
     struct live_shard *s = shard_of(hash);

@@ -26,7 +26,9 @@ static void count_alloc(struct site *site, uint64_t size)
     sites_count_alloc(site, size, shared);
 }
 
-void record_release(const struct live_block *block)
+/* Inlined into free: one call fewer on every free. */
+__attribute__((always_inline)) inline void
+record_release(const struct live_block *block)
 {
     struct site *site = sites_by_id(live_block_site(block));
     uint64_t size = live_block_size(block);
