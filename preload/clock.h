@@ -29,11 +29,13 @@ static inline uint64_t clock_coarse_ns(void)
  * one, unless snapshots are asked for more often than it ticks
  * (MTRACE_INTERVAL_MS=1); clock_tracer_choose decides once, at start. */
 extern clockid_t clock_tracer_id;
+/* clock_gettime, or the vDSO's entry that it calls. */
+extern int (*clock_tracer_read)(clockid_t, struct timespec *);
 
 static inline uint64_t clock_tracer_ns(void)
 {
     struct timespec ts;
-    clock_gettime(clock_tracer_id, &ts);
+    clock_tracer_read(clock_tracer_id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
