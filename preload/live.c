@@ -7,7 +7,6 @@
 #define LIVE_SHARD_BITS 6
 _Static_assert(LIVE_SHARDS == 1u << LIVE_SHARD_BITS, "shard bits");
 
-#define LIVE_PREFETCH_FROM 16384   /* slots of a shard */
 
 /*
  * A packed entry. Its key, k = ptr >> 4, is below 2^43 (user addresses are
@@ -218,8 +217,6 @@ static __attribute__((noinline)) bool packed_grow(struct live_shard *s)
     /* Atomic for live_prefetch, which reads them without the lock. */
     __atomic_store_n(&s->slots, fresh, __ATOMIC_RELAXED);
     __atomic_store_n(&s->nslots, n, __ATOMIC_RELAXED);
-    if (n > LIVE_PREFETCH_FROM)
-        atomic_store_explicit(&live_table_large, true, memory_order_relaxed);
     s->grow_at = n / 4 * 3;
     return true;
 }
@@ -483,8 +480,6 @@ unsigned live_shard_of(uintptr_t ptr, size_t *home)
     return (unsigned)(s - shards);
 }
 
-atomic_bool live_table_large;
-
 void live_prefetch(uintptr_t ptr)
 {
     uint64_t hash = ptr_hash(ptr);
@@ -494,7 +489,6 @@ void live_prefetch(uintptr_t ptr)
     const struct packed_block *slots = __atomic_load_n(&s->slots,
                                                        __ATOMIC_RELAXED);
     size_t nslots = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
-    /* A shard of 256 KiB or less stays in the caches anyway. */
-    if (slots && nslots > LIVE_PREFETCH_FROM)
+    if (slots)
         __builtin_prefetch(&slots[packed_home(hash_rem(hash), nslots)], 1);
 }

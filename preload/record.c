@@ -68,8 +68,7 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     uint64_t now;
     bool stored;
 
-    if (atomic_load_explicit(&live_table_large, memory_order_relaxed))
-        live_prefetch((uintptr_t)ptr);
+    live_prefetch((uintptr_t)ptr);
     site = stack_cache_find(entry_slot);
     if (site && unlikely(mt_opt.check_unwind))
         stack_check(site->frames, site->nframes, mt_opt.depth, true);
