@@ -62,14 +62,16 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void free(void *ptr)
 {
-    if (ptr && tracer_should_record()) {
-        int saved_errno = errno;
-        tracer_in_hook = 1;
-        record_free(ptr);
-        tracer_in_hook = 0;
-        errno = saved_errno;
+    int saved_errno;
+    if (!ptr || !tracer_should_record()) {
+        __libc_free(ptr);
+        return;
     }
-    __libc_free(ptr);
+    saved_errno = errno;
+    tracer_in_hook = 1;
+    record_free(ptr, __libc_free);
+    tracer_in_hook = 0;
+    errno = saved_errno;
 }
 
 EXPORT void *calloc(size_t n, size_t size)

@@ -110,10 +110,10 @@ void record_failure(size_t size)
     sites_mark_dirty(site);
 }
 
-bool record_free(void *ptr)
+bool record_free(void *ptr, void (*release)(void *))
 {
     struct live_block block;
-    if (!live_remove((uintptr_t)ptr, &block))
+    if (!live_remove_releasing((uintptr_t)ptr, &block, release))
         return false;
     record_release(&block);
     if (unlikely(tracer_pristine))
