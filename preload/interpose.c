@@ -62,16 +62,14 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void free(void *ptr)
 {
-    int saved_errno;
-    if (!ptr || !tracer_should_record()) {
-        __libc_free(ptr);
-        return;
+    if (ptr && tracer_should_record()) {
+        int saved_errno = errno;
+        tracer_in_hook = 1;
+        record_free(ptr);
+        tracer_in_hook = 0;
+        errno = saved_errno;
     }
-    saved_errno = errno;
-    tracer_in_hook = 1;
-    record_free(ptr, __libc_free);
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    __libc_free(ptr);
 }
 
 EXPORT void *calloc(size_t n, size_t size)

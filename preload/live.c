@@ -415,39 +415,6 @@ live_remove(uintptr_t ptr, struct live_block *out)
     return UNLIKELY(spilled) && remove_general(ptr, out);
 }
 
-/* Inlined into free with release = the C library's free. The shard's
- * lock is held across release: no other thread can be handed ptr's
- * address and store its new entry before the old one is gone; and the
- * slot, prefetched first, arrives while release runs (node: half of
- * free's samples waited on that load). */
-__attribute__((always_inline)) inline bool
-live_remove_releasing(uintptr_t ptr, struct live_block *out,
-                      void (*release)(void *))
-{
-    uint64_t hash = ptr_hash(ptr);
-    struct live_shard *s = shard_of(hash);
-    size_t i;
-    bool found;
-
-    live_prefetch(ptr);
-    if (UNLIKELY(!spin_trylock(&s->lock)))
-        spin_lock(&s->lock);
-    release((void *)ptr);
-    if (LIKELY(ptr_packs(ptr)) && LIKELY(s->count) &&
-        LIKELY(s->slots[i = packed_find(s->slots, s->nslots,
-                                        hash_rem(hash))].key_size)) {
-        out->ptr = ptr;
-        packed_unpack(&s->slots[i], out);
-        packed_delete(s, i);
-        spin_unlock(&s->lock);
-        return true;
-    }
-    /* Not packed; maybe in the side table (a large block). */
-    found = UNLIKELY(s->ovf_count) && overflow_take(s, ptr, out);
-    spin_unlock(&s->lock);
-    return found;
-}
-
 void live_for_each(void (*fn)(const struct live_block *, void *), void *arg,
                    bool bounded)
 {
@@ -513,8 +480,7 @@ unsigned live_shard_of(uintptr_t ptr, size_t *home)
     return (unsigned)(s - shards);
 }
 
-__attribute__((always_inline)) inline void
-live_prefetch(uintptr_t ptr)
+void live_prefetch(uintptr_t ptr)
 {
     uint64_t hash = ptr_hash(ptr);
     const struct live_shard *s = shard_of(hash);

@@ -76,12 +76,6 @@ void live_prefetch(uintptr_t ptr);
 /* Removes ptr; true and its entry in *out when it was present. */
 bool live_remove(uintptr_t ptr, struct live_block *out);
 
-/* The same, for a block being freed: calls release(ptr) (the C
- * library's free) once, between taking the entry's lock and removing
- * it. */
-bool live_remove_releasing(uintptr_t ptr, struct live_block *out,
-                           void (*release)(void *));
-
 /* Calls fn on every entry, one shard at a time under that shard's lock;
  * the entry fn sees is a copy, valid during the call. `bounded`: skip a
  * shard whose lock stays taken (a fatal signal may have interrupted its

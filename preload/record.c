@@ -110,10 +110,10 @@ void record_failure(size_t size)
     sites_mark_dirty(site);
 }
 
-bool record_free(void *ptr, void (*release)(void *))
+bool record_free(void *ptr)
 {
     struct live_block block;
-    if (!live_remove_releasing((uintptr_t)ptr, &block, release))
+    if (!live_remove((uintptr_t)ptr, &block))
         return false;
     record_release(&block);
     if (unlikely(tracer_pristine))

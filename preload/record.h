@@ -24,10 +24,9 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot);
  * MT_KIND_FAILED, so a trace of an out-of-memory death says where. */
 void record_failure(size_t size);
 
-/* Frees ptr with release (the C library's free) and counts the free;
- * false when the block was never recorded (allocated before start, or
- * untraced). */
-bool record_free(void *ptr, void (*release)(void *));
+/* Removes ptr from the live table and counts the free; false when the
+ * block was never recorded (allocated before start, or untraced). */
+bool record_free(void *ptr);
 
 /* Takes ptr out of the live table without counting a free (realloc may
  * still fail); then either record_release or record_restore it. */

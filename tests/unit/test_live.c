@@ -7,9 +7,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 /* Check reports every passing ck_assert to the runner, a write(2) each;
  * these tests check millions of results, so they report failures only. */
@@ -578,87 +576,6 @@ START_TEST(test_threads_share_shards)
 }
 END_TEST
 
-/* Freeing through live_remove_releasing: release runs once, with the
- * pointer, whether or not it had an entry, packed or in the side table. */
-static unsigned releases;
-static uintptr_t released_ptr;
-
-static void count_release(void *ptr)
-{
-    releases++;
-    released_ptr = (uintptr_t)ptr;
-}
-
-START_TEST(test_remove_releasing_releases_once)
-{
-    const uintptr_t small = 0x660000001000ull, large = 0x660000002000ull;
-    struct live_block b, replaced;
-    bool stored;
-
-    releases = 0;
-    live_insert(small, 48, 5, 1000, &replaced, &stored);
-    live_insert(large, 4 * PACKED_SIZE_LIMIT, 6, 2000, &replaced, &stored);
-    EXPECT(live_remove_releasing(small, &b, count_release));
-    EXPECT_EQ(releases, 1);
-    EXPECT_EQ(released_ptr, small);
-    assert_block(&b, small, &(struct expected){ true, 48, 0, 5 });
-    EXPECT(live_remove_releasing(large, &b, count_release));
-    EXPECT_EQ(releases, 2);
-    EXPECT_EQ(b.ptr, large);
-    EXPECT_EQ(live_block_size(&b), 4 * PACKED_SIZE_LIMIT);
-    EXPECT(!live_remove_releasing(small, &b, count_release));
-    EXPECT(!live_remove_releasing(small + 8, &b, count_release));
-    EXPECT_EQ(releases, 4);
-    EXPECT_EQ(released_ptr, small + 8);
-}
-END_TEST
-
-/* The allocator may hand a released address to another thread at once:
- * that thread's new entry must not be the one the freeing thread then
- * removes. release waits until the other thread is trying to insert. */
-static const uintptr_t reused = 0x670000004000ull;
-static atomic_int reuse_stage;
-
-static void *insert_when_released(void *arg)
-{
-    struct live_block replaced;
-    bool stored;
-    (void)arg;
-    while (atomic_load(&reuse_stage) == 0)
-        ;
-    atomic_store(&reuse_stage, 2);
-    live_insert(reused, 99, 7, 3000, &replaced, &stored);
-    return NULL;
-}
-
-static void release_then_wait(void *ptr)
-{
-    struct timespec pause = { 0, 20 * 1000 * 1000 };
-    (void)ptr;
-    atomic_store(&reuse_stage, 1);
-    while (atomic_load(&reuse_stage) != 2)
-        ;
-    nanosleep(&pause, NULL);   /* the other thread reaches the lock */
-}
-
-START_TEST(test_remove_releasing_keeps_a_reused_address)
-{
-    struct live_block b, replaced;
-    bool stored;
-    pthread_t other;
-
-    atomic_store(&reuse_stage, 0);
-    live_insert(reused, 40, 3, 1000, &replaced, &stored);
-    EXPECT_EQ(pthread_create(&other, NULL, insert_when_released, NULL), 0);
-    EXPECT(live_remove_releasing(reused, &b, release_then_wait));
-    EXPECT_EQ(live_block_size(&b), 40);
-    pthread_join(other, NULL);
-    EXPECT(live_remove(reused, &b));
-    EXPECT_EQ(live_block_size(&b), 99);
-    EXPECT_EQ(live_block_site(&b), 7);
-}
-END_TEST
-
 Suite *live_suite(void)
 {
     Suite *s = suite_create("live");
@@ -676,8 +593,6 @@ Suite *live_suite(void)
     tcase_add_test(tc, test_for_each_visits_every_block);
     tcase_add_test(tc, test_random_operations_match_model);
     tcase_add_test(tc, test_threads_share_shards);
-    tcase_add_test(tc, test_remove_releasing_releases_once);
-    tcase_add_test(tc, test_remove_releasing_keeps_a_reused_address);
     suite_add_tcase(s, tc);
     return s;
 }
