@@ -1,7 +1,7 @@
 /*
  * spinlock.h - the only lock the tracer takes. A plain word, so a forked
  * child can reset it, and held only for a few instructions (or one write(2)
- * at snapshot time); waiters yield the CPU after a short spin.
+ * at snapshot time); waiters yield the CPU after spinning a while.
  */
 #ifndef MTRACE_SPINLOCK_H
 #define MTRACE_SPINLOCK_H
@@ -27,11 +27,18 @@ static inline bool spin_trylock(spinlock_t *lock)
            atomic_exchange_explicit(lock, 1, memory_order_acquire) == 0;
 }
 
+/* About 20 us of pause before the first yield: holders are done well
+ * within that unless preempted, and a yield that switches threads costs
+ * far more. With 64 (1-2 us), node_work.js 210 made 4,000-10,000
+ * sched_yield calls a run (V8's sweeper thread frees what the main
+ * thread allocates), with 1,024 about 1,000. */
+#define SPIN_BEFORE_YIELD 1024
+
 static inline void spin_lock(spinlock_t *lock)
 {
     unsigned spins = 0;
     while (!spin_trylock(lock)) {
-        if (++spins < 64)
+        if (++spins < SPIN_BEFORE_YIELD)
             cpu_relax();
         else
             sched_yield();
