@@ -22,7 +22,10 @@
  * in static TLS: that would come out of every thread's stack.
  *
  * Our own unwinder reports the slots and loads as it walks; a chain is
- * learned the second time it misses in its set. Stacks that libunwind had
+ * learned the second time it misses in its set. A lookup that misses the
+ * thread's sets asks the chain memo (chain_memo.h), shared by all
+ * threads, before the caller walks; a chain found there is learned as a
+ * walked one would be. Stacks that libunwind had
  * to walk (signal frames, DWARF expressions) are not cached: our walk
  * covers every other stack, and libunwind's step-by-step walk needed to
  * learn one cost more than the hits it bought.

@@ -14,13 +14,18 @@
 
 #define W sizeof(uintptr_t)
 
-/* A walk over `stack` that found frames at word offsets at[0..n), with
- * no loads but the slots'. */
-static void walk_report(uintptr_t *stack, const unsigned *at, unsigned n,
+/* Writes frames[0..n) (when given) at word offsets at[] of `stack`, and
+ * what a walk that found them there reports: their slots, and no loads
+ * but the slots'. */
+static void walk_report(uintptr_t *stack, const unsigned *at,
+                        const uintptr_t *frames, unsigned n,
                         uintptr_t *slots, struct unwind_reads *reads)
 {
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         slots[i] = (uintptr_t)&stack[at[i]];
+        if (frames)
+            stack[at[i]] = frames[i];
+    }
     memset(reads, 0, sizeof *reads);
 }
 
@@ -40,9 +45,7 @@ START_TEST(test_layout_from_plain_walk)
     struct chain_layout l;
     const uintptr_t frames[] = { 0x401000, 0x402000, 0x403000 };
 
-    walk_report(stack, at, 3, slots, &reads);
-    for (unsigned i = 0; i < 3; i++)
-        stack[at[i]] = frames[i];
+    walk_report(stack, at, frames, 3, slots, &reads);
     ck_assert(chain_layout_from_walk(&l, slots[0], slots, 3, &reads));
     ck_assert_uint_eq(l.nframes, 3);
     ck_assert_uint_eq(l.nreads, 0);
@@ -67,9 +70,7 @@ START_TEST(test_layout_frame_pointer_and_other_loads)
     struct chain_layout l;
     const uintptr_t frames[] = { 0x401000, 0x402000, 0x403000 };
 
-    walk_report(stack, at, 3, slots, &reads);
-    for (unsigned i = 0; i < 3; i++)
-        stack[at[i]] = frames[i];
+    walk_report(stack, at, frames, 3, slots, &reads);
     /* Frame 0 found its caller through rbp saved below its slot... */
     stack[0] = slots[1] - W;
     reads.addr[0] = slots[0] - W;
@@ -101,7 +102,7 @@ START_TEST(test_layout_refuses_what_it_cannot_keep)
 
     for (unsigned i = 0; i <= LAYOUT_DEPTH; i++)
         at[i] = i;
-    walk_report(stack, at, LAYOUT_DEPTH + 1, slots, &reads);
+    walk_report(stack, at, NULL, LAYOUT_DEPTH + 1, slots, &reads);
     ck_assert(!chain_layout_from_walk(&l, slots[0], slots, 0, &reads));
     ck_assert(!chain_layout_from_walk(&l, slots[0], slots, LAYOUT_DEPTH + 1,
                                       &reads));
@@ -141,7 +142,7 @@ static void activate_memo(void)
     struct chain_layout l;
     struct site *site = site_of(frames, 2);
 
-    walk_report(stack, at, 2, slots, &reads);
+    walk_report(stack, at, NULL, 2, slots, &reads);
     ck_assert(chain_layout_from_walk(&l, slots[0], slots, 2, &reads));
     for (unsigned i = 0; i < MEMO_AFTER_WALKS && !chain_memo_active(); i++)
         chain_memo_add(slots[0], site, &l);
@@ -158,9 +159,7 @@ static struct site *memo_chain(uintptr_t *stack, const uintptr_t *frames,
     struct unwind_reads reads;
     struct site *site = site_of(frames, 3);
 
-    walk_report(stack, at, 3, slots, &reads);
-    for (unsigned i = 0; i < 3; i++)
-        stack[at[i]] = frames[i];
+    walk_report(stack, at, frames, 3, slots, &reads);
     ck_assert(chain_layout_from_walk(l, slots[0], slots, 3, &reads));
     chain_memo_add(slots[0], site, l);
     return site;
@@ -249,9 +248,7 @@ START_TEST(test_memo_keeps_a_sites_first_layout)
     activate_memo();
     site = memo_chain(stack, frames, &l);
     /* The same frames laid out otherwise (a frame of variable size). */
-    walk_report(other, at, 3, slots, &reads);
-    for (unsigned i = 0; i < 3; i++)
-        other[at[i]] = frames[i];
+    walk_report(other, at, frames, 3, slots, &reads);
     ck_assert(chain_layout_from_walk(&moved, slots[0], slots, 3, &reads));
     chain_memo_add(slots[0], site, &moved);
     ck_assert_ptr_null(chain_memo_find(slots[0], frames[0], frames[1],
