@@ -7,7 +7,6 @@
 #define LIVE_SHARD_BITS 6
 _Static_assert(LIVE_SHARDS == 1u << LIVE_SHARD_BITS, "shard bits");
 
-
 /*
  * A packed entry. Its key, k = ptr >> 4, is below 2^43 (user addresses are
  * below 2^47 on x86-64) and is stored hashed, one-to-one: the 128-byte
@@ -353,9 +352,8 @@ static RARE bool remove_general(uintptr_t ptr, struct live_block *out)
 /* Inlined into the allocation path (LTO): called, the fast path spent
  * 20 of its ~90 instructions saving and restoring registers. */
 __attribute__((always_inline)) inline bool
-live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
-                 uint64_t birth_ns, struct live_block *replaced,
-                 bool *stored)
+live_insert(uintptr_t ptr, uint64_t size, uint32_t site, uint64_t birth_ns,
+            struct live_block *replaced, bool *stored)
 {
     uint64_t hash = ptr_hash(ptr), rem = hash_rem(hash);
     struct live_shard *s = shard_of(hash);

@@ -22,7 +22,6 @@
 #ifndef MTRACE_LIVE_H
 #define MTRACE_LIVE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

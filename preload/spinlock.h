@@ -31,7 +31,7 @@ static inline bool spin_trylock(spinlock_t *lock)
  * within that unless preempted, and a yield that switches threads costs
  * far more. With 64 (1-2 us), node_work.js 210 made 4,000-10,000
  * sched_yield calls a run (V8's sweeper thread frees what the main
- * thread allocates), with 1,024 about 1,000. */
+ * thread allocates), with 1,024 at most about 1,000. */
 #define SPIN_BEFORE_YIELD 1024
 
 static inline void spin_lock(spinlock_t *lock)
