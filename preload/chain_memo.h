@@ -6,9 +6,9 @@
  * A compiler's allocations come from more chains than a thread's stack
  * cache holds (cc1 -O2 on a few thousand lines: 10,542 chains; 97% of its
  * walks repeated one of them), and each walk costs a rule-table miss per
- * frame and a site-table miss. Here a chain costs 24 bytes and is found
- * by the first two return addresses, then proved by reading its slots as
- * the cache does. The table is mapped only once a process has walked
+ * frame and a site-table miss. Here a chain costs 24 bytes (and its site
+ * a layout of 136), is found by its entry slot and first two return
+ * addresses, then proved by reading its slots as the cache does. The table is mapped only once a process has walked
  * MEMO_AFTER_WALKS stacks: programs whose chains fit the cache never pay
  * for it.
  *
