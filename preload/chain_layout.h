@@ -34,6 +34,17 @@ struct chain_layout {
     uintptr_t read_value[LAYOUT_OTHER_READS];
 };
 
+/* The key of a chain by its entry slot and first two return addresses,
+ * for the tables that tell chains apart by them (the stack cache's
+ * overflow sets, the chain memo); its high bits mix all of them. */
+static inline uint64_t chain_key(uintptr_t entry_slot, uintptr_t first_pc,
+                                 uintptr_t second_pc)
+{
+    uint64_t key = ((entry_slot >> 3) ^ first_pc) * 0x9E3779B97F4A7C15ull ^
+                   second_pc;
+    return key * 0xBF58476D1CE4E5B9ull;
+}
+
 /* The layout of the walk that found n frames from entry_slot, reporting
  * slots and reads; false when it cannot be kept (too deep, too wide,
  * too many other loads, or a walk that did not start at entry_slot). */

@@ -36,9 +36,7 @@ static _Atomic uint64_t walks_before_memo;
 static inline uint64_t memo_tag(uintptr_t entry_slot, uintptr_t first_pc,
                                 uintptr_t second_pc)
 {
-    uint64_t key = ((entry_slot >> 3) ^ first_pc) * 0x9E3779B97F4A7C15ull ^
-                   second_pc;
-    key *= 0xBF58476D1CE4E5B9ull;
+    uint64_t key = chain_key(entry_slot, first_pc, second_pc);
     return (key ^ key >> 29) | 1;
 }
 

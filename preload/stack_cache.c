@@ -143,10 +143,8 @@ static inline struct cache_set *overflow_for(struct thread_cache *c,
                                              uintptr_t first_pc,
                                              uintptr_t second_pc)
 {
-    uint64_t key = ((entry_slot >> 3) ^ first_pc) * 0x9E3779B97F4A7C15ull ^
-                   second_pc;
-    key *= 0xBF58476D1CE4E5B9ull;
-    return &c->overflow[(key >> 32) % OVERFLOW_SETS];
+    return &c->overflow[(chain_key(entry_slot, first_pc, second_pc) >> 32) %
+                        OVERFLOW_SETS];
 }
 
 static inline __attribute__((always_inline)) bool

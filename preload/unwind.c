@@ -86,20 +86,28 @@ static inline bool step_noting(uint64_t packed, uintptr_t *sp, uintptr_t *rbp,
     return true;
 }
 
+/* The registers a walk starts from: the slot above the entry point's
+ * frame-pointer frame, whose saved rbp sits just below it. */
+static inline void walk_start(uintptr_t entry_slot, uintptr_t *sp,
+                              uintptr_t *rbp, uintptr_t *rbp_from)
+{
+    *sp = entry_slot + sizeof(uintptr_t);
+    *rbp_from = entry_slot - sizeof(uintptr_t);
+    *rbp = *(const uintptr_t *)*rbp_from;
+}
+
 int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
                       uintptr_t *slots, size_t depth, uintptr_t own_start,
                       uintptr_t own_end, struct unwind_reads *reads)
 {
     const struct rule_table *t = frame_rules_current();
-    uintptr_t sp = entry_slot + sizeof(uintptr_t);
-    uintptr_t rbp = *(const uintptr_t *)(entry_slot - sizeof(uintptr_t));
-    uintptr_t pc = *(const uintptr_t *)entry_slot;
-    uintptr_t rbp_from = entry_slot - sizeof(uintptr_t);
+    uintptr_t sp, rbp, rbp_from, pc = *(const uintptr_t *)entry_slot;
     bool rbp_noted = false;
     bool complete = false;
     uintptr_t top = UINTPTR_MAX;   /* lowered by a frame-pointer guess */
     size_t n = 0;
 
+    walk_start(entry_slot, &sp, &rbp, &rbp_from);
     reads->n = 0;
     reads->ends_on_zero = false;
     if (depth == 0)
@@ -144,12 +152,11 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
 
 uintptr_t unwind_second_slot(uintptr_t entry_slot)
 {
-    const struct rule_table *t = frame_rules_current();
-    uintptr_t sp = entry_slot + sizeof(uintptr_t);
-    uintptr_t rbp = *(const uintptr_t *)(entry_slot - sizeof(uintptr_t));
-    uintptr_t rbp_from = entry_slot - sizeof(uintptr_t);
-    uint64_t packed = frame_rules_get(t, *(const uintptr_t *)entry_slot);
+    uint64_t packed = frame_rules_get(frame_rules_current(),
+                                      *(const uintptr_t *)entry_slot);
+    uintptr_t sp, rbp, rbp_from;
 
+    walk_start(entry_slot, &sp, &rbp, &rbp_from);
     if (RULE_KIND(packed) != FRAME_RULE_STEP ||
         !step(packed, &sp, &rbp, &rbp_from, UINTPTR_MAX))
         return 0;
