@@ -24,9 +24,11 @@
 #include "live.h"
 #include "log.h"
 #include "modules.h"
+#include "nursery.h"
 #include "options.h"
 #include "procfs.h"
 #include "reachability.h"
+#include "record.h"
 #include "sites.h"
 #include "snapshot.h"
 #include "stack.h"
@@ -228,9 +230,11 @@ static void fork_child(void)
     fork_unlock_leaves();
     unwind_after_fork_child();
     stack_cache_after_fork_child();
-    /* Only the forking thread lives on in the child. */
+    /* Only the forking thread lives on in the child, and owns the
+     * nursery, with whatever blocks it held. */
     tracer_thread_known = true;
     atomic_store(&tracer_threaded, false);
+    nursery_adopt();
     /* Threads that were queueing a site at fork time are gone. */
     sites_rebuild_dirty_list();
     /* The descriptor and buffer are the parent's: let go of them. */
@@ -265,11 +269,17 @@ static long count_threads(void)
     return p ? strtol(p + 1, NULL, 10) : 0;
 }
 
-/* Counters go atomic before the new thread exists (counter.h). */
+/* Counters go atomic, and the nursery's blocks to the live table, before
+ * the new thread exists (counter.h, nursery.h). */
 EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg)
 {
     atomic_store(&tracer_threaded, true);
+    if (nursery_mine) {
+        tracer_in_hook++;
+        record_nursery_hand_over();
+        tracer_in_hook--;
+    }
     if (!real_pthread_create)
         resolve_pthread_create();
     if (!real_pthread_create)
@@ -300,6 +310,8 @@ __attribute__((constructor(101))) static void tracer_start(void)
      * updates must be atomic from the start. */
     if (count_threads() != 1)
         atomic_store(&tracer_threaded, true);
+    else
+        nursery_adopt();
     tracer_origin_ns = clock_coarse_ns();
     clock_tracer_choose((uint64_t)mt_opt.interval_ms * 1000000u);
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -478,7 +478,8 @@ unsigned live_shard_of(uintptr_t ptr, size_t *home)
     return (unsigned)(s - shards);
 }
 
-void live_prefetch(uintptr_t ptr)
+/* Inlined into malloc, as live_insert is. */
+__attribute__((always_inline)) inline void live_prefetch(uintptr_t ptr)
 {
     uint64_t hash = ptr_hash(ptr);
     const struct live_shard *s = shard_of(hash);

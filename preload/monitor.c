@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "record.h"
 #include "sites.h"
 
 /* The analyzer's defaults, so the line and the report agree. */
@@ -87,7 +88,7 @@ void monitor_line(uint64_t now_ns, uint64_t live_bytes,
     int64_t delta = (int64_t)(live_bytes - last_live_bytes);
     int n;
 
-    live_for_each(add_to_bucket, &sums, false);
+    record_for_each_live(add_to_bucket, &sums, false);
     if (top_site && top_growth > 0) {
         if (top_site->nframes > 0)
             describe_frame(top_site->frames[0], where, sizeof where);

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "live.h"
+#include "record.h"
 #include "trace_format.h"
 #include "writer.h"
 
@@ -244,7 +245,7 @@ static int64_t write_marked_survivors(void)
 
 int64_t reachability_write_survivors(void)
 {
-    size_t cap = live_count() + 4096;
+    size_t cap = record_live_count() + 4096;
     size_t bytes = cap * (sizeof *scan.blocks + 1 + sizeof *scan.pending);
     uint8_t *memory = arena_map(bytes);
     jmp_buf registers;
@@ -260,7 +261,7 @@ int64_t reachability_write_survivors(void)
     /* Callee-saved registers may hold the only pointer to a block: spill
      * them onto this stack frame, which the stack scan covers. */
     setjmp(registers);
-    live_for_each(collect_block, NULL, false);
+    record_for_each_live(collect_block, NULL, false);
     sort_blocks(scan.blocks, scan.nblocks);
     dl_iterate_phdr(find_libc_data, NULL);
     if (arena_for_each_mapping(exclude_mapping, NULL) &&

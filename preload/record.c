@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "counter.h"
 #include "modules.h"
+#include "nursery.h"
 #include "options.h"
 #include "sites.h"
 #include "snapshot.h"
@@ -17,8 +18,10 @@
 static _Atomic uint64_t global_live_bytes;
 static _Atomic uint64_t global_peak_bytes;
 static __thread unsigned frees_since_clock_check;
+static __thread unsigned frees_since_nursery_review;
 
-static void count_alloc(struct site *site, uint64_t size)
+static inline __attribute__((always_inline)) void
+count_alloc(struct site *site, uint64_t size)
 {
     bool shared = counters_shared();
     uint64_t live = counter_add(&global_live_bytes, size, shared);
@@ -37,6 +40,51 @@ record_release(const struct live_block *block)
         return;
     counter_sub(&global_live_bytes, size, shared);
     sites_count_free(site, size, shared);
+}
+
+/* A block moving from the nursery to the live table. One the table cannot
+ * take (no memory) is no longer tracked: counted as freed, as the counters
+ * follow the table. */
+static inline __attribute__((always_inline)) void
+record_move_to_table(const struct live_block *block)
+{
+    struct live_block replaced;
+    bool stored;
+    if (live_insert(block->ptr, live_block_size(block),
+                    live_block_site(block), block->birth_ns, &replaced,
+                    &stored))
+        record_release(&replaced);
+    if (!stored)
+        record_release(block);
+}
+
+static void move_to_table(const struct live_block *block, void *arg)
+{
+    (void)arg;
+    record_move_to_table(block);
+}
+
+void record_nursery_hand_over(void)
+{
+    if (!nursery_mine)
+        return;
+    nursery_for_each(move_to_table, NULL, true);
+    nursery_mine = false;
+    nursery_on = false;
+}
+
+/* Whether this allocation or free goes through the nursery: its owner's,
+ * while the process runs one thread and the nursery is not resting. The
+ * owner that finds a second thread started behind our back hands the
+ * nursery over first. */
+static inline bool nursery_in_use(void)
+{
+    if (likely(!nursery_on))
+        return false;
+    if (likely(!atomic_load_explicit(&tracer_threaded, memory_order_relaxed)))
+        return true;
+    record_nursery_hand_over();
+    return false;
 }
 
 /* The full path: unwind, intern, and maybe teach the stack cache. */
@@ -61,6 +109,25 @@ static struct site *site_of_call(uintptr_t entry_slot, uint32_t kind)
     return site;
 }
 
+/* The site of this allocation: the stack cache's, else a walk's. */
+static inline __attribute__((always_inline)) struct site *
+site_of_alloc(uintptr_t entry_slot, uint32_t kind)
+{
+    struct site *site = stack_cache_find(entry_slot);
+    if (site && unlikely(mt_opt.check_unwind))
+        stack_check(site->frames, site->nframes, mt_opt.depth, true);
+    return site ? site : site_of_call(entry_slot, kind);
+}
+
+static inline __attribute__((always_inline)) void
+after_counting(struct site *site, uint64_t size, uint64_t now)
+{
+    count_alloc(site, size);
+    if (unlikely(tracer_pristine))
+        tracer_pristine = false;
+    snapshot_if_due(now);
+}
+
 void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
 {
     struct live_block replaced;
@@ -68,26 +135,44 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     uint64_t now;
     bool stored;
 
-    live_prefetch((uintptr_t)ptr);
-    site = stack_cache_find(entry_slot);
-    if (site && unlikely(mt_opt.check_unwind))
-        stack_check(site->frames, site->nframes, mt_opt.depth, true);
-    if (!site && !(site = site_of_call(entry_slot, kind)))
+    /* The table slot the block (or the one it pushes out of the nursery)
+     * goes to: its miss overlaps the stack lookup. */
+    if (nursery_in_use()) {
+        const struct nursery_slot *young = nursery_slot_of((uintptr_t)ptr);
+        if (young->key)
+            live_prefetch(~young->key);
+    } else {
+        live_prefetch((uintptr_t)ptr);
+    }
+    if (!(site = site_of_alloc(entry_slot, kind)))
         return;
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
     now = clock_tracer_ns() - tracer_origin_ns;
-    /* A block already at this address was freed where we could not see
-     * it (inside the guard): count that free now. */
-    if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now, &replaced,
-                             &stored)))
-        record_release(&replaced);
-    if (unlikely(!stored))
-        return;
-    count_alloc(site, size);
-    if (unlikely(tracer_pristine))
-        tracer_pristine = false;
-    snapshot_if_due(now);
+    /* Nothing above changes whether the nursery is in use: asked again
+     * rather than kept in a register across the stack lookup. */
+    if (nursery_on) {
+        struct nursery_slot *young = nursery_slot_of((uintptr_t)ptr);
+        struct live_block older;
+        bool occupied = young->key != 0;
+        if (occupied)
+            nursery_unpack(young, &older);
+        nursery_put(young, (uintptr_t)ptr, size, site->id, now);
+        /* The same address: freed where we could not see it. */
+        if (occupied && older.ptr == (uintptr_t)ptr)
+            record_release(&older);
+        else if (occupied)
+            record_move_to_table(&older);
+    } else {
+        /* A block already at this address was freed where we could not
+         * see it (inside the guard): count that free now. */
+        if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now,
+                                 &replaced, &stored)))
+            record_release(&replaced);
+        if (unlikely(!stored))
+            return;
+    }
+    after_counting(site, size, now);
 }
 
 void record_failure(size_t size)
@@ -110,10 +195,32 @@ void record_failure(size_t size)
     sites_mark_dirty(site);
 }
 
+static void review_nursery(void)
+{
+    if (nursery_review() == NURSERY_STOP)
+        nursery_for_each(move_to_table, NULL, true);
+}
+
+/* Takes ptr's entry out of the nursery or the live table. */
+static inline __attribute__((always_inline)) bool
+take_block(uintptr_t ptr, struct live_block *out)
+{
+    if (nursery_in_use()) {
+        struct nursery_slot *young = nursery_slot_of(ptr);
+        if (nursery_holds(young, ptr)) {
+            nursery_unpack(young, out);
+            nursery_clear(young);
+            nursery_hits++;
+            return true;
+        }
+    }
+    return live_remove(ptr, out);
+}
+
 bool record_free(void *ptr)
 {
     struct live_block block;
-    if (!live_remove((uintptr_t)ptr, &block))
+    if (!take_block((uintptr_t)ptr, &block))
         return false;
     record_release(&block);
     if (unlikely(tracer_pristine))
@@ -121,13 +228,18 @@ bool record_free(void *ptr)
     if (unlikely(++frees_since_clock_check >= FREES_PER_CLOCK_CHECK)) {
         frees_since_clock_check = 0;
         snapshot_if_due(clock_tracer_ns() - tracer_origin_ns);
+        if ((frees_since_nursery_review += FREES_PER_CLOCK_CHECK) >=
+            NURSERY_WINDOW) {
+            frees_since_nursery_review = 0;
+            review_nursery();
+        }
     }
     return true;
 }
 
 bool record_detach(void *ptr, struct live_block *block)
 {
-    return live_remove((uintptr_t)ptr, block);
+    return take_block((uintptr_t)ptr, block);
 }
 
 void record_restore(const struct live_block *block)
@@ -136,6 +248,20 @@ void record_restore(const struct live_block *block)
     bool stored;
     live_insert(block->ptr, live_block_size(block), live_block_site(block),
                 block->birth_ns, &replaced, &stored);
+}
+
+void record_for_each_live(void (*fn)(const struct live_block *, void *),
+                          void *arg, bool bounded)
+{
+    live_for_each(fn, arg, bounded);
+    /* Another thread's nursery is handed over at its next call. */
+    if (nursery_mine)
+        nursery_for_each(fn, arg, false);
+}
+
+size_t record_live_count(void)
+{
+    return live_count() + (nursery_mine ? nursery_count() : 0);
 }
 
 uint64_t record_live_bytes(void)

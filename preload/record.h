@@ -34,6 +34,16 @@ bool record_detach(void *ptr, struct live_block *block);
 void record_release(const struct live_block *block);
 void record_restore(const struct live_block *block);
 
+/* Every block live: the live table's, and the nursery's when this thread
+ * owns it (nursery.h). `bounded` as live_for_each's. */
+void record_for_each_live(void (*fn)(const struct live_block *, void *),
+                          void *arg, bool bounded);
+size_t record_live_count(void);
+
+/* The nursery's blocks go to the live table, for good: called before the
+ * process's second thread starts. */
+void record_nursery_hand_over(void);
+
 /* Exact program-wide live bytes and their peak. */
 uint64_t record_live_bytes(void);
 uint64_t record_peak_live_bytes(void);

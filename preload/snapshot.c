@@ -301,7 +301,7 @@ uint64_t snapshot_write_survivors(bool bounded)
     struct survivor_walk walk = { 0, 0 };
     if (writer_counted_begin(MT_REC_SURVIVORS, sizeof(struct mt_survivor)) < 0)
         return 0;
-    live_for_each(write_survivor, &walk, bounded);
+    record_for_each_live(write_survivor, &walk, bounded);
     writer_counted_end();
     return walk.written;
 }

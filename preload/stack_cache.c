@@ -267,7 +267,9 @@ find_in_overflow(struct thread_cache *c, uintptr_t entry_slot)
     return site;
 }
 
-struct site *stack_cache_find(uintptr_t entry_slot)
+/* Inlined into both allocation paths (record.c). */
+__attribute__((always_inline)) inline struct site *
+stack_cache_find(uintptr_t entry_slot)
 {
     struct thread_cache *c = cache_of_thread();
     struct site *site;

@@ -562,3 +562,44 @@ def snapshot_signal_writes_a_complete_copy_and_the_program_runs_on():
         eq(live_site(final, "tick")["live_blocks"], 30, "the main trace goes on")
     finally:
         run.cleanup()
+
+
+@test
+def young_blocks_exact_through_the_nursery():
+    """Blocks freed young, blocks that outlive the nursery, a phase that
+    rests it and one that wakes it, young blocks freed by a thread started
+    after them, and a fork child freeing young blocks it inherited: every
+    count exact (preload/nursery.h)."""
+    prog = compile_prog("young_blocks")
+    run = Run([prog])
+    try:
+        eq(run.status, 0, "exit status")
+        pids = {line.split()[0]: int(line.split()[1])
+                for line in run.stdout.decode().splitlines()}
+        by_pid = {}
+        for t in run.traces():
+            report, _ = analyze(t)
+            by_pid[report["pid"]] = (report, t)
+        eq(sorted(by_pid), sorted(pids.values()), "a trace per process")
+        parent, trace = by_pid[pids["parent"]]
+        kept = live_site(parent, "keep_long")
+        eq((kept["live_blocks"], kept["live_bytes"], kept["allocs"]),
+           (100, 4800, 3000), "keep_long: 100 of 3,000 leaked")
+        for function, allocs in (("churn_short", 400000),
+                                 ("churn_long", 102000),
+                                 ("young_handoff", 50), ("before_fork", 20)):
+            eq(collapsed_cost(trace, "allocs", function), allocs,
+               "allocations in " + function)
+            eq(sites_calling(parent, function), [],
+               function + ": every block freed")
+        totals = parent["totals"]
+        eq(totals["allocs"] - totals["frees"], totals["live_blocks"],
+           "allocs - frees == live blocks")
+        child, _ = by_pid[pids["child"]]
+        forked = live_site(child, "before_fork")
+        eq((forked["live_blocks"], forked["live_bytes"]), (10, 400),
+           "fork child freed 10 of its 20 inherited young blocks")
+        eq(live_site(child, "churn_long")["live_blocks"], 2000,
+           "fork child: the ring, live")
+    finally:
+        run.cleanup()

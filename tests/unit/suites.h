@@ -28,6 +28,7 @@
     X(unwind_synthetic_suite) \
     X(unwind_suite) \
     X(chain_memo_suite) \
+    X(nursery_suite) \
     X(thinning_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);

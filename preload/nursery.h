@@ -1,0 +1,121 @@
+/*
+ * nursery.h - the newest blocks of a process that runs one thread, held in
+ * a small direct-mapped table in front of the live table (live.h). Most
+ * blocks die young: of the blocks freed, 99% of sqlite3's, 88% of cc1's
+ * and a third of a C++ program's were still among the last 128 allocated
+ * (replayed with an LD_PRELOAD shim). A block freed while here never
+ * touches the live table, whose insert and remove each take a shard lock
+ * (a locked instruction) and miss the cache on its slot; a block that
+ * lives longer moves there when a newer one needs its slot.
+ *
+ * The nursery has no lock: only the thread that owns it (nursery_mine)
+ * touches it, and only while the process has one thread. Our
+ * pthread_create hands its blocks to the live table before the second
+ * thread exists. A thread the C library starts behind our back (counter.h)
+ * turns tracer_threaded on, and the owner hands the blocks over at its
+ * next allocation or free; a free on the new thread of a block still here
+ * in between goes unseen, and is counted when its address is allocated
+ * again (live_insert's `replaced`), as any unseen free.
+ *
+ * A program whose blocks mostly outlive the nursery pays for it on every
+ * call and gains little (a C++ program freeing a third of its blocks
+ * here: 18 instructions more a malloc/free pair): its owner reviews the
+ * share of frees found here every NURSERY_WINDOW frees, rests the nursery
+ * when under half, and tries it again after NURSERY_REST_WINDOWS windows.
+ *
+ * A slot holds the pointer complemented: the reachability scan reads all
+ * of the process's writable memory, ours included, and must not find the
+ * blocks here as roots.
+ */
+#ifndef MTRACE_NURSERY_H
+#define MTRACE_NURSERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "live.h"
+
+#define NURSERY_BITS 7
+#define NURSERY_SLOTS (1u << NURSERY_BITS)
+
+struct nursery_slot {
+    uintptr_t key;             /* ~ptr; 0: empty */
+    uint64_t size_site;        /* as struct live_block's */
+    uint64_t birth_ns;         /* a multiple of LIVE_BIRTH_UNIT_NS */
+};
+
+extern struct nursery_slot nursery[NURSERY_SLOTS];
+
+/* This thread owns the nursery: the process's first (or forked) thread,
+ * until the nursery is handed over. */
+extern __thread bool nursery_mine;
+/* The owner uses it now: not resting. */
+extern __thread bool nursery_on;
+/* Frees (and reallocs) that found their block here, this window. */
+extern __thread unsigned nursery_hits;
+
+#define NURSERY_WINDOW 1024        /* frees */
+#define NURSERY_REST_WINDOWS 64
+
+/* This thread takes the nursery, on. */
+void nursery_adopt(void);
+
+/* The owner's verdict on a window that just ended (the caller counts
+ * frees): NURSERY_STOP means empty the nursery into the live table, as it
+ * is resting from now on. */
+enum nursery_change { NURSERY_KEEP, NURSERY_STOP, NURSERY_START };
+enum nursery_change nursery_review(void);
+
+/* Where ptr's entry goes: multiplied, so blocks whose addresses differ by
+ * a power of two (page-sized buffers) do not all share one slot. */
+static inline struct nursery_slot *nursery_slot_of(uintptr_t ptr)
+{
+    return &nursery[((uint64_t)ptr >> 4) * 0x9E3779B97F4A7C15ull >>
+                    (64 - NURSERY_BITS)];
+}
+
+static inline bool nursery_holds(const struct nursery_slot *slot,
+                                 uintptr_t ptr)
+{
+    return slot->key == ~ptr;
+}
+
+static inline void nursery_unpack(const struct nursery_slot *slot,
+                                  struct live_block *out)
+{
+    out->ptr = ~slot->key;
+    out->size_site = slot->size_site;
+    out->birth_ns = slot->birth_ns;
+}
+
+/* Stores a block in its slot, over whatever was there (the caller has
+ * taken that out first); size, site and birth as live_insert keeps them.
+ * A fatal signal's final snapshot (nursery_for_each) may interrupt this on
+ * the same thread: the key goes last, so it never sees a half entry. */
+static inline void nursery_put(struct nursery_slot *slot, uintptr_t ptr,
+                               uint64_t size, uint32_t site,
+                               uint64_t birth_ns)
+{
+    slot->key = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    slot->size_site = (size > LIVE_SIZE_MAX ? LIVE_SIZE_MAX : size) |
+                      (uint64_t)(site & 0xFFFFFFu) << LIVE_SIZE_BITS;
+    slot->birth_ns = birth_ns & ~(LIVE_BIRTH_UNIT_NS - 1);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    slot->key = ~ptr;
+}
+
+static inline void nursery_clear(struct nursery_slot *slot)
+{
+    slot->key = 0;
+}
+
+/* Calls fn on a copy of every block here, emptying each slot first when
+ * `take`. */
+void nursery_for_each(void (*fn)(const struct live_block *, void *),
+                      void *arg, bool take);
+
+/* Blocks here now. */
+unsigned nursery_count(void);
+
+#endif

@@ -1,0 +1,149 @@
+/* test_nursery.c - the nursery (preload/nursery.h): entries come back as
+ * the live table would give them, no slot holds a block's address as it
+ * is, walks with and without emptying, slots spread over addresses a page
+ * apart, and the review that rests the nursery and wakes it. */
+#include "suites.h"
+#include "nursery.h"
+
+#include <string.h>
+
+static void empty_nursery(void)
+{
+    memset(nursery, 0, sizeof nursery);
+}
+
+START_TEST(test_put_and_unpack_as_the_live_table_keeps_them)
+{
+    uintptr_t ptr = 0x55550000a010;
+    struct nursery_slot *slot = nursery_slot_of(ptr);
+    struct live_block out;
+
+    empty_nursery();
+    ck_assert(!nursery_holds(slot, ptr));
+    nursery_put(slot, ptr, 4096, 0x1234567, 3 * LIVE_BIRTH_UNIT_NS + 999);
+    ck_assert(nursery_holds(slot, ptr));
+    ck_assert(!nursery_holds(slot, ptr + 16));
+    nursery_unpack(slot, &out);
+    ck_assert_uint_eq(out.ptr, ptr);
+    ck_assert_uint_eq(live_block_size(&out), 4096);
+    /* Site ids keep their low 24 bits, births round down: as live.h. */
+    ck_assert_uint_eq(live_block_site(&out), 0x234567);
+    ck_assert_uint_eq(out.birth_ns, 3 * LIVE_BIRTH_UNIT_NS);
+    nursery_put(slot, ptr, LIVE_SIZE_MAX + 5, 1, 0);
+    nursery_unpack(slot, &out);
+    ck_assert_uint_eq(live_block_size(&out), LIVE_SIZE_MAX);
+    nursery_clear(slot);
+    ck_assert(!nursery_holds(slot, ptr));
+    ck_assert_uint_eq(nursery_count(), 0);
+}
+END_TEST
+
+START_TEST(test_no_slot_holds_a_raw_address)
+{
+    /* The reachability scan reads our memory too: a raw address here
+     * would make every young block look reachable. */
+    uintptr_t ptr = 0x7f0012345670, word;
+    empty_nursery();
+    nursery_put(nursery_slot_of(ptr), ptr, 32, 7, 0);
+    for (size_t at = 0; at < sizeof nursery; at += sizeof word) {
+        memcpy(&word, (const char *)nursery + at, sizeof word);
+        ck_assert_uint_ne(word, ptr);
+    }
+}
+END_TEST
+
+struct walk {
+    unsigned calls;
+    uint64_t bytes;
+    unsigned held_during;      /* blocks still here during the last call */
+};
+
+static void walk_cb(const struct live_block *b, void *arg)
+{
+    struct walk *w = arg;
+    w->calls++;
+    w->bytes += live_block_size(b);
+    w->held_during = nursery_count();
+}
+
+START_TEST(test_walks_with_and_without_emptying)
+{
+    struct walk w = { 0, 0, 0 };
+    unsigned n = 0;
+    empty_nursery();
+    /* Addresses 16 bytes apart: in a 128-slot nursery some share a slot,
+     * and the later one takes it. */
+    for (uintptr_t p = 0x100000; p < 0x100000 + 64 * 16; p += 16) {
+        struct nursery_slot *slot = nursery_slot_of(p);
+        n += slot->key == 0;
+        nursery_put(slot, p, 10, 1, 0);
+    }
+    ck_assert_uint_eq(nursery_count(), n);
+    ck_assert_uint_ge(n, 40);
+    nursery_for_each(walk_cb, &w, false);
+    ck_assert_uint_eq(w.calls, n);
+    ck_assert_uint_eq(w.bytes, 10 * n);
+    ck_assert_uint_eq(nursery_count(), n);
+    memset(&w, 0, sizeof w);
+    nursery_for_each(walk_cb, &w, true);
+    ck_assert_uint_eq(w.calls, n);
+    /* Each slot is emptied before its block is handed on. */
+    ck_assert_uint_eq(w.held_during, 0);
+    ck_assert_uint_eq(nursery_count(), 0);
+}
+END_TEST
+
+START_TEST(test_page_apart_addresses_spread)
+{
+    bool used[NURSERY_SLOTS] = { false };
+    unsigned distinct = 0;
+    for (uintptr_t i = 0; i < NURSERY_SLOTS; i++) {
+        size_t at = (size_t)(nursery_slot_of(0x560000000000 + i * 4096) -
+                             nursery);
+        ck_assert_uint_lt(at, NURSERY_SLOTS);
+        distinct += !used[at];
+        used[at] = true;
+    }
+    /* Random placement would give about 81 of 128. */
+    ck_assert_uint_ge(distinct, 64);
+}
+END_TEST
+
+START_TEST(test_review_rests_and_wakes)
+{
+    nursery_mine = false;
+    nursery_on = false;
+    ck_assert_int_eq(nursery_review(), NURSERY_KEEP);   /* not the owner */
+    nursery_adopt();
+    ck_assert(nursery_mine && nursery_on);
+    nursery_hits = NURSERY_WINDOW / 2;
+    ck_assert_int_eq(nursery_review(), NURSERY_KEEP);
+    ck_assert(nursery_on);
+    ck_assert_uint_eq(nursery_hits, 0);
+    nursery_hits = NURSERY_WINDOW / 2 - 1;
+    ck_assert_int_eq(nursery_review(), NURSERY_STOP);
+    ck_assert(!nursery_on && nursery_mine);
+    for (unsigned i = 1; i < NURSERY_REST_WINDOWS; i++)
+        ck_assert_int_eq(nursery_review(), NURSERY_KEEP);
+    ck_assert(!nursery_on);
+    ck_assert_int_eq(nursery_review(), NURSERY_START);
+    ck_assert(nursery_on);
+    /* Woken into a phase that still misses: rests again at once. */
+    ck_assert_int_eq(nursery_review(), NURSERY_STOP);
+    nursery_mine = false;
+    nursery_on = false;
+}
+END_TEST
+
+Suite *nursery_suite(void)
+{
+    Suite *s = suite_create("nursery");
+    TCase *tc = tcase_create("nursery");
+    tcase_add_test(tc, test_put_and_unpack_as_the_live_table_keeps_them);
+    tcase_add_test(tc, test_no_slot_holds_a_raw_address);
+    tcase_add_test(tc, test_walks_with_and_without_emptying);
+    tcase_add_test(tc, test_page_apart_addresses_spread);
+    tcase_add_test(tc, test_review_rests_and_wakes);
+    suite_add_tcase(s, tc);
+    return s;
+}
