@@ -87,11 +87,21 @@ bool arena_for_each_mapping(void (*fn)(uintptr_t start, size_t len, void *),
 
 void *arena_alloc(size_t size)
 {
+    return arena_alloc_aligned(size, 16);
+}
+
+void *arena_alloc_aligned(size_t size, size_t align)
+{
     void *p = NULL;
-    size = (size + 15) & ~(size_t)15;
+    size = (size + align - 1) & ~(align - 1);
     if (size >= ARENA_LARGE)
         return arena_map(size);
     spin_lock(&arena_lock);
+    /* Chunks are page-aligned: a gap only ever follows smaller pieces. */
+    bump_next = (uint8_t *)(((uintptr_t)bump_next + align - 1) &
+                            ~(uintptr_t)(align - 1));
+    if (bump_next > bump_end)
+        bump_next = bump_end;
     if ((size_t)(bump_end - bump_next) < size) {
         uint8_t *chunk = map_pages(ARENA_CHUNK);
         if (chunk) {

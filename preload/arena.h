@@ -15,6 +15,10 @@
 
 /* Zeroed memory, 16-byte aligned, or NULL. */
 void *arena_alloc(size_t size);
+/* The same, aligned to `align` (a power of two, at most a page) and as
+ * long as a multiple of it, so that pieces of one size packed one after
+ * another leave no gaps. */
+void *arena_alloc_aligned(size_t size, size_t align);
 /* Returns memory of arena_alloc; small pieces are kept for reuse never. */
 void arena_free(void *ptr, size_t size);
 

@@ -67,7 +67,8 @@ static struct site *site_create(uint64_t hash, const struct stack_key *key,
     struct site *site;
     if (next_site_id > SITE_ID_MAX)
         return NULL;
-    site = arena_alloc(sizeof *site + nframes * sizeof *key->frames);
+    site = arena_alloc_aligned(sizeof *site + nframes * sizeof *key->frames,
+                               SITE_ALIGN);
     if (!site)
         return NULL;
     site->hash = hash;

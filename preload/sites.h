@@ -23,6 +23,12 @@
 
 struct memo_layout;                /* chain_memo.c */
 
+/* Sites start on a cache line (SITE_ALIGN), and what every allocation
+ * reads or writes comes first: the counters, the dirty flag, the id the
+ * live table keeps and the depth a cached chain is proved to; then the
+ * frames. */
+#define SITE_ALIGN 64
+
 struct site {
     /* Counters: written by every thread, atomically. */
     _Atomic uint64_t live_bytes;
@@ -31,13 +37,14 @@ struct site {
     _Atomic uint64_t bytes_allocated;
     _Atomic uint64_t peak_live_bytes;
     atomic_int dirty;              /* queued for the next snapshot */
-    struct site *_Atomic next_dirty;
 
     /* Written once at interning. */
-    uint64_t hash;
     uint32_t id;
     uint32_t kind;                 /* enum mt_site_kind */
     uint32_t nframes;
+    uint64_t hash;
+
+    struct site *_Atomic next_dirty;
 
     /* Set by the chain memo (chain_memo.c), maybe replaced: how the walk
      * that found this stack laid it out. */

@@ -4,6 +4,7 @@
 #include "sites.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 
 static struct site *intern(const uintptr_t *frames, size_t n, uint32_t kind)
@@ -65,6 +66,22 @@ START_TEST(test_many_sites_distinct_ids)
     for (uintptr_t i = 0; i < 10000; i += 997) {
         uintptr_t f[] = { 0xabc000 + i, 42 };
         ck_assert_uint_eq(intern(f, 2, MT_KIND_HEAP)->id, last - 9999 + i);
+    }
+}
+END_TEST
+
+START_TEST(test_sites_start_on_a_cache_line)
+{
+    /* Every allocation reads a site's counters, id and depth: one line. */
+    for (uintptr_t depth = 1; depth <= 9; depth++) {
+        uintptr_t f[9] = { 0xcafe000, 1, 2, 3, 4, 5, 6, 7, 8 };
+        struct site *s = intern(f, depth, MT_KIND_MMAP);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_uint_eq((uintptr_t)s % SITE_ALIGN, 0);
+        ck_assert_uint_le(offsetof(struct site, nframes) +
+                          sizeof s->nframes, SITE_ALIGN);
+        ck_assert_uint_eq(s->nframes, depth);
+        ck_assert_uint_eq(s->frames[depth - 1], f[depth - 1]);
     }
 }
 END_TEST
@@ -192,6 +209,7 @@ Suite *sites_suite(void)
     tcase_add_test(tc, test_same_stack_same_site);
     tcase_add_test(tc, test_created_only_once);
     tcase_add_test(tc, test_many_sites_distinct_ids);
+    tcase_add_test(tc, test_sites_start_on_a_cache_line);
     tcase_add_test(tc, test_counters_and_peak);
     tcase_add_test(tc, test_dirty_list_once_per_site);
     tcase_add_test(tc, test_counters_exact_across_threads);
