@@ -23,13 +23,16 @@
 /* In code built with frame pointers every step loads rbp, and always in
  * one pattern: the word below frame i's return address holds the frame
  * pointer of frame i+1, which sits just below frame i+1's return address.
- * Those loads cost a bit each (fp_chain); any other goes in the list. */
+ * Those loads cost a bit each (fp_chain); any other goes in the list.
+ * What a lookup checks first comes first: the stack cache puts a layout
+ * right after 32 bytes of its own, so that one cache line holds those,
+ * fp_chain, the depth and the first 13 offsets. */
 struct chain_layout {
+    uint32_t fp_chain;                  /* bit i: *(slot i - 8) ==
+                                         * slot i+1 - 8 */
     uint8_t nframes;
     uint8_t nreads;
     uint16_t at[LAYOUT_DEPTH];          /* slot i - entry slot, in words */
-    uint32_t fp_chain;                  /* bit i: *(slot i - 8) ==
-                                         * slot i+1 - 8 */
     int16_t read_at[LAYOUT_OTHER_READS]; /* load address - entry slot */
     uintptr_t read_value[LAYOUT_OTHER_READS];
 };

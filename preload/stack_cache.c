@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "arena.h"
@@ -17,6 +18,7 @@
 /* Where chains pushed out of a set go, by their second return address. */
 #define OVERFLOW_SETS 64
 
+/* A line each for the checks of a lookup (chain_layout.h). */
 struct cache_entry {
     uintptr_t entry_slot;               /* 0: empty */
     /* The caller's caller: chains that share a set usually differ from
@@ -24,7 +26,7 @@ struct cache_entry {
     uintptr_t first_pc, second_pc;
     struct site *site;
     struct chain_layout layout;
-};
+} __attribute__((aligned(64)));
 
 /* Chains missed lately in a set, as tags: a chain is learned the second
  * time it misses, so code whose stacks rarely repeat (a compiler) does not
@@ -147,6 +149,18 @@ static inline struct cache_set *overflow_for(struct thread_cache *c,
                         OVERFLOW_SETS];
 }
 
+/* The bytes of an entry in use: not its padding to the next line. */
+#define ENTRY_USED (offsetof(struct cache_entry, layout) + \
+                    sizeof(struct chain_layout))
+
+static inline void entry_swap(struct cache_entry *a, struct cache_entry *b)
+{
+    char held[ENTRY_USED];
+    memcpy(held, a, ENTRY_USED);
+    memcpy(a, b, ENTRY_USED);
+    memcpy(b, held, ENTRY_USED);
+}
+
 static inline __attribute__((always_inline)) bool
 entry_matches(const struct cache_entry *e, uintptr_t entry_slot)
 {
@@ -177,9 +191,7 @@ find_in_set(struct cache_set *set, uintptr_t entry_slot)
         site = e->site;
         if (w > 0) {
             /* One place forward: chains hit often settle in front. */
-            struct cache_entry hit = *e;
-            *e = set->way[w - 1];
-            set->way[w - 1] = hit;
+            entry_swap(e, &set->way[w - 1]);
         }
         return site;
     }
@@ -213,7 +225,7 @@ static void demote(struct thread_cache *c, const struct cache_entry *old)
            !(overflow->way[w].entry_slot == old->entry_slot &&
              overflow->way[w].site == old->site))
         w++;
-    overflow->way[w] = *old;
+    memcpy(&overflow->way[w], old, ENTRY_USED);
 }
 
 /* Into the chain's set, the second time it misses there; the entry hit
