@@ -47,7 +47,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 ASAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow \
               -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN_FLAGS := -fsanitize=thread
-TSAN_SUITES := sites unwind live chain_memo
+TSAN_SUITES := sites unwind live chain_memo nursery
 # The fuzzer needs clang's libFuzzer (package libclang-rt-dev).
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \

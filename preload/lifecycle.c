@@ -189,8 +189,8 @@ static void install_snapshot_handler(void)
 }
 
 /* Every tracer lock, in the one order all paths respect: snapshot, sites,
- * live-table shards, then the leaf locks (arena, pending module map) that
- * are taken inside the others. */
+ * nursery, live-table shards, then the leaf locks (arena, pending module
+ * map) that are taken inside the others. */
 static void fork_prepare(void)
 {
     if (atomic_load(&tracer_state) != TRACER_ACTIVE)
@@ -198,6 +198,7 @@ static void fork_prepare(void)
     tracer_in_hook++;
     spin_lock(&snapshot_lock);
     spin_lock(&sites_lock);
+    spin_lock(&nursery_lock);
     live_lock_all();
     spin_lock(&arena_lock);
     spin_lock(&modules_pending_lock);
@@ -209,6 +210,7 @@ static void fork_unlock_leaves(void)
     spin_unlock(&modules_pending_lock);
     spin_unlock(&arena_lock);
     live_unlock_all();
+    spin_unlock(&nursery_lock);
     spin_unlock(&sites_lock);
 }
 
@@ -234,7 +236,10 @@ static void fork_child(void)
      * nursery, with whatever blocks it held. */
     tracer_thread_known = true;
     atomic_store(&tracer_threaded, false);
-    nursery_adopt();
+    /* membarrier registration is the parent's process's, not ours. */
+    nursery_busy = 0;
+    if (nursery_possible())
+        nursery_adopt();
     /* Threads that were queueing a site at fork time are gone. */
     sites_rebuild_dirty_list();
     /* The descriptor and buffer are the parent's: let go of them. */
@@ -310,7 +315,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
      * updates must be atomic from the start. */
     if (count_threads() != 1)
         atomic_store(&tracer_threaded, true);
-    else
+    else if (nursery_possible())
         nursery_adopt();
     tracer_origin_ns = clock_coarse_ns();
     clock_tracer_choose((uint64_t)mt_opt.interval_ms * 1000000u);

@@ -1,7 +1,18 @@
 /* nursery.c - see nursery.h. */
 #include "nursery.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "counter.h"
+
 struct nursery_slot nursery[NURSERY_SLOTS];
+_Atomic int nursery_busy;
+_Atomic bool nursery_owned;
+spinlock_t nursery_lock;
+/* The membarrier command that reaches the owner; 0: none works. */
+static int barrier_command;
 __thread bool nursery_mine;
 __thread bool nursery_on;
 __thread unsigned nursery_hits;
@@ -9,6 +20,7 @@ static __thread unsigned windows_rested;
 
 void nursery_adopt(void)
 {
+    atomic_store(&nursery_owned, true);
     nursery_mine = true;
     nursery_on = true;
     nursery_hits = 0;
@@ -54,4 +66,35 @@ unsigned nursery_count(void)
     for (unsigned i = 0; i < NURSERY_SLOTS; i++)
         n += nursery[i].key != 0;
     return n;
+}
+
+static long membarrier(int command)
+{
+    return syscall(SYS_membarrier, command, 0, 0);
+}
+
+bool nursery_possible(void)
+{
+    long supported = membarrier(MEMBARRIER_CMD_QUERY);
+    if (supported < 0)
+        return false;
+    /* Expedited: IPIs to the process's own CPUs, microseconds; global
+     * waits for every CPU of the machine to schedule, milliseconds. */
+    if ((supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+        barrier_command = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+    else if (supported & MEMBARRIER_CMD_GLOBAL)
+        barrier_command = MEMBARRIER_CMD_GLOBAL;
+    return barrier_command != 0;
+}
+
+void nursery_stop_owner(void)
+{
+    atomic_store(&tracer_threaded, true);
+    /* The owner's raise of nursery_busy and its read of tracer_threaded
+     * are both before or both after the barrier it is made to run: it
+     * sees tracer_threaded on, or we see it busy. */
+    membarrier(barrier_command);      /* cannot fail once registered */
+    while (atomic_load(&nursery_busy))
+        cpu_relax();
 }

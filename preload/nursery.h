@@ -8,14 +8,18 @@
  * (a locked instruction) and miss the cache on its slot; a block that
  * lives longer moves there when a newer one needs its slot.
  *
- * The nursery has no lock: only the thread that owns it (nursery_mine)
- * touches it, and only while the process has one thread. Our
+ * The nursery has no lock on the way: only the thread that owns it
+ * (nursery_mine) uses it, and only while the process has one thread. Our
  * pthread_create hands its blocks to the live table before the second
- * thread exists. A thread the C library starts behind our back (counter.h)
- * turns tracer_threaded on, and the owner hands the blocks over at its
- * next allocation or free; a free on the new thread of a block still here
- * in between goes unseen, and is counted when its address is allocated
- * again (live_insert's `replaced`), as any unseen free.
+ * thread exists. A thread the C library starts behind our back (a
+ * SIGEV_THREAD timer's) may free a block that is here before the owner
+ * calls again, so the first such free that misses the live table empties
+ * the nursery itself: it turns tracer_threaded on, and waits until the
+ * owner is not inside a call (nursery_busy). The owner raises nursery_busy, then reads
+ * tracer_threaded, with no fence between: the other thread makes up for
+ * it with membarrier(2), which runs a full barrier on every thread of the
+ * process (the asymmetric Dekker handshake of userspace RCU). Where the
+ * kernel has no membarrier, there is no nursery.
  *
  * A program whose blocks mostly outlive the nursery pays for it on every
  * call and gains little (a C++ program freeing a third of its blocks
@@ -30,10 +34,12 @@
 #ifndef MTRACE_NURSERY_H
 #define MTRACE_NURSERY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "live.h"
+#include "spinlock.h"
 
 #define NURSERY_BITS 7
 #define NURSERY_SLOTS (1u << NURSERY_BITS)
@@ -56,6 +62,22 @@ extern __thread unsigned nursery_hits;
 
 #define NURSERY_WINDOW 1024        /* frees */
 #define NURSERY_REST_WINDOWS 64
+
+/* Raised by the owner around each call that uses the nursery. */
+extern _Atomic int nursery_busy;
+/* Some thread owns the nursery (it may hold blocks). */
+extern _Atomic bool nursery_owned;
+/* Taken by whoever empties the nursery when the process gains a thread:
+ * the owner or the new thread, maybe both at once. */
+extern spinlock_t nursery_lock;
+
+/* Once, while the process has one thread: whether a thread that arrives
+ * unannounced can stop the owner (membarrier is there). */
+bool nursery_possible(void);
+
+/* Such a thread: turns tracer_threaded on and returns once the owner is
+ * outside any call, never to use the nursery again. */
+void nursery_stop_owner(void);
 
 /* This thread takes the nursery, on. */
 void nursery_adopt(void);

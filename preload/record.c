@@ -8,6 +8,7 @@
 #include "options.h"
 #include "sites.h"
 #include "snapshot.h"
+#include "spinlock.h"
 #include "stack.h"
 #include "stack_cache.h"
 #include "tracer.h"
@@ -64,27 +65,55 @@ static void move_to_table(const struct live_block *block, void *arg)
     record_move_to_table(block);
 }
 
+static void empty_nursery(void)
+{
+    spin_lock(&nursery_lock);
+    nursery_for_each(move_to_table, NULL, true);
+    spin_unlock(&nursery_lock);
+}
+
 void record_nursery_hand_over(void)
 {
     if (!nursery_mine)
         return;
-    nursery_for_each(move_to_table, NULL, true);
+    empty_nursery();
     nursery_mine = false;
     nursery_on = false;
+    atomic_store(&nursery_owned, false);
+}
+
+/* A thread started behind our back, missing a block in the live table:
+ * the block may be in the nursery of the thread that had the process to
+ * itself. Once per process: the nursery is never used again. */
+static __attribute__((noinline, cold)) void unannounced_thread(void)
+{
+    nursery_stop_owner();
+    empty_nursery();
+    atomic_store(&nursery_owned, false);
 }
 
 /* Whether this allocation or free goes through the nursery: its owner's,
- * while the process runs one thread and the nursery is not resting. The
- * owner that finds a second thread started behind our back hands the
- * nursery over first. */
-static inline bool nursery_in_use(void)
+ * while the process runs one thread and the nursery is not resting; then
+ * nursery_leave() ends the call. The owner that finds a second thread
+ * started behind our back hands the nursery over (if that thread has not
+ * emptied it already). */
+static inline bool nursery_enter(void)
 {
     if (likely(!nursery_on))
         return false;
+    atomic_store_explicit(&nursery_busy, 1, memory_order_relaxed);
+    /* No fence: nursery_stop_owner's membarrier stands for it. */
+    atomic_signal_fence(memory_order_seq_cst);
     if (likely(!atomic_load_explicit(&tracer_threaded, memory_order_relaxed)))
         return true;
+    atomic_store_explicit(&nursery_busy, 0, memory_order_release);
     record_nursery_hand_over();
     return false;
+}
+
+static inline void nursery_leave(void)
+{
+    atomic_store_explicit(&nursery_busy, 0, memory_order_release);
 }
 
 /* The full path: unwind, intern, and maybe teach the stack cache. */
@@ -133,45 +162,48 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     struct live_block replaced;
     struct site *site;
     uint64_t now;
-    bool stored;
+    bool stored, young = nursery_enter();
 
     /* The table slot the block (or the one it pushes out of the nursery)
      * goes to: its miss overlaps the stack lookup. */
-    if (nursery_in_use()) {
-        const struct nursery_slot *young = nursery_slot_of((uintptr_t)ptr);
-        if (young->key)
-            live_prefetch(~young->key);
+    if (young) {
+        const struct nursery_slot *slot = nursery_slot_of((uintptr_t)ptr);
+        if (slot->key)
+            live_prefetch(~slot->key);
     } else {
         live_prefetch((uintptr_t)ptr);
     }
-    if (!(site = site_of_alloc(entry_slot, kind)))
+    if (!(site = site_of_alloc(entry_slot, kind))) {
+        if (young)
+            nursery_leave();
         return;
+    }
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
     now = clock_tracer_ns() - tracer_origin_ns;
-    /* Nothing above changes whether the nursery is in use: asked again
-     * rather than kept in a register across the stack lookup. */
-    if (nursery_on) {
-        struct nursery_slot *young = nursery_slot_of((uintptr_t)ptr);
+    if (young) {
+        struct nursery_slot *slot = nursery_slot_of((uintptr_t)ptr);
         struct live_block older;
-        bool occupied = young->key != 0;
+        bool occupied = slot->key != 0;
         if (occupied)
-            nursery_unpack(young, &older);
-        nursery_put(young, (uintptr_t)ptr, size, site->id, now);
+            nursery_unpack(slot, &older);
+        nursery_put(slot, (uintptr_t)ptr, size, site->id, now);
         /* The same address: freed where we could not see it. */
         if (occupied && older.ptr == (uintptr_t)ptr)
             record_release(&older);
         else if (occupied)
             record_move_to_table(&older);
-    } else {
-        /* A block already at this address was freed where we could not
-         * see it (inside the guard): count that free now. */
-        if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now,
-                                 &replaced, &stored)))
-            record_release(&replaced);
-        if (unlikely(!stored))
-            return;
+        after_counting(site, size, now);
+        nursery_leave();
+        return;
     }
+    /* A block already at this address was freed where we could not see
+     * it (inside the guard): count that free now. */
+    if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now, &replaced,
+                             &stored)))
+        record_release(&replaced);
+    if (unlikely(!stored))
+        return;
     after_counting(site, size, now);
 }
 
@@ -205,16 +237,26 @@ static void review_nursery(void)
 static inline __attribute__((always_inline)) bool
 take_block(uintptr_t ptr, struct live_block *out)
 {
-    if (nursery_in_use()) {
+    if (nursery_enter()) {
         struct nursery_slot *young = nursery_slot_of(ptr);
-        if (nursery_holds(young, ptr)) {
+        bool here = nursery_holds(young, ptr);
+        if (here) {
             nursery_unpack(young, out);
             nursery_clear(young);
             nursery_hits++;
-            return true;
         }
+        nursery_leave();
+        if (here)
+            return true;
     }
-    return live_remove(ptr, out);
+    if (likely(live_remove(ptr, out)))
+        return true;
+    if (unlikely(!tracer_thread_known) &&
+        unlikely(atomic_load_explicit(&nursery_owned, memory_order_relaxed))) {
+        unannounced_thread();
+        return live_remove(ptr, out);
+    }
+    return false;
 }
 
 bool record_free(void *ptr)

@@ -603,3 +603,20 @@ def young_blocks_exact_through_the_nursery():
            "fork child: the ring, live")
     finally:
         run.cleanup()
+
+
+@test
+def frees_on_a_thread_the_c_library_started_are_seen():
+    """A SIGEV_THREAD timer's thread, which our pthread_create never sees,
+    frees the young blocks of a process that had one thread."""
+    prog = compile_prog("unannounced_thread")
+    run = Run([prog])
+    try:
+        eq((run.status, run.stdout), (0, b"done\n"), "status and output")
+        report, _ = analyze(run.only_trace())
+        eq(collapsed_cost(run.only_trace(), "allocs", "young_for_timer"),
+           200, "allocations")
+        eq(sites_calling(report, "young_for_timer"), [],
+           "every block freed by the timer's thread")
+    finally:
+        run.cleanup()

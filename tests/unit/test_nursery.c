@@ -1,11 +1,16 @@
 /* test_nursery.c - the nursery (preload/nursery.h): entries come back as
  * the live table would give them, no slot holds a block's address as it
  * is, walks with and without emptying, slots spread over addresses a page
- * apart, and the review that rests the nursery and wakes it. */
+ * apart, the review that rests the nursery and wakes it, and a thread
+ * arriving unannounced waiting for the owner to leave it. */
 #include "suites.h"
 #include "nursery.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
+
+#include "counter.h"
 
 static void empty_nursery(void)
 {
@@ -135,6 +140,36 @@ START_TEST(test_review_rests_and_wakes)
 }
 END_TEST
 
+static atomic_bool stopper_returned;
+
+static void *stop_owner(void *arg)
+{
+    (void)arg;
+    nursery_stop_owner();
+    atomic_store(&stopper_returned, true);
+    return NULL;
+}
+
+START_TEST(test_a_new_thread_waits_for_the_owner_to_leave)
+{
+    struct timespec pause = { 0, 50 * 1000 * 1000 };
+    pthread_t t;
+    /* This kernel has membarrier (Debian 12's does). */
+    ck_assert(nursery_possible());
+    atomic_store(&tracer_threaded, false);
+    atomic_store(&stopper_returned, false);
+    atomic_store(&nursery_busy, 1);         /* the owner is inside a call */
+    ck_assert_int_eq(pthread_create(&t, NULL, stop_owner, NULL), 0);
+    nanosleep(&pause, NULL);
+    ck_assert(!atomic_load(&stopper_returned));
+    ck_assert(atomic_load(&tracer_threaded));   /* the owner would see it */
+    atomic_store(&nursery_busy, 0);         /* ... and leaves */
+    pthread_join(t, NULL);
+    ck_assert(atomic_load(&stopper_returned));
+    atomic_store(&tracer_threaded, false);
+}
+END_TEST
+
 Suite *nursery_suite(void)
 {
     Suite *s = suite_create("nursery");
@@ -144,6 +179,7 @@ Suite *nursery_suite(void)
     tcase_add_test(tc, test_walks_with_and_without_emptying);
     tcase_add_test(tc, test_page_apart_addresses_spread);
     tcase_add_test(tc, test_review_rests_and_wakes);
+    tcase_add_test(tc, test_a_new_thread_waits_for_the_owner_to_leave);
     suite_add_tcase(s, tc);
     return s;
 }
