@@ -227,10 +227,12 @@ void record_failure(size_t size)
     sites_mark_dirty(site);
 }
 
+/* Under the lock: a thread started behind our back may be emptying the
+ * nursery too. */
 static void review_nursery(void)
 {
     if (nursery_review() == NURSERY_STOP)
-        nursery_for_each(move_to_table, NULL, true);
+        empty_nursery();
 }
 
 /* Takes ptr's entry out of the nursery or the live table. */
