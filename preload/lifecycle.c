@@ -236,8 +236,8 @@ static void fork_child(void)
      * nursery, with whatever blocks it held. */
     tracer_thread_known = true;
     atomic_store(&tracer_threaded, false);
-    /* membarrier registration is the parent's process's, not ours. */
     nursery_busy = 0;
+    /* membarrier registration was the parent process's, not ours. */
     if (nursery_possible())
         nursery_adopt();
     /* Threads that were queueing a site at fork time are gone. */

@@ -15,11 +15,12 @@
  * SIGEV_THREAD timer's) may free a block that is here before the owner
  * calls again, so the first such free that misses the live table empties
  * the nursery itself: it turns tracer_threaded on, and waits until the
- * owner is not inside a call (nursery_busy). The owner raises nursery_busy, then reads
- * tracer_threaded, with no fence between: the other thread makes up for
- * it with membarrier(2), which runs a full barrier on every thread of the
- * process (the asymmetric Dekker handshake of userspace RCU). Where the
- * kernel has no membarrier, there is no nursery.
+ * owner is not inside a call (nursery_busy). The owner raises
+ * nursery_busy, then reads tracer_threaded, with no fence between: the
+ * other thread makes up for it with membarrier(2), which runs a full
+ * barrier on every thread of the process (the asymmetric Dekker handshake
+ * of userspace RCU). Where the kernel has no membarrier, there is no
+ * nursery.
  *
  * A program whose blocks mostly outlive the nursery pays for it on every
  * call and gains little (a C++ program freeing a third of its blocks

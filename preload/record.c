@@ -162,14 +162,15 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     struct live_block replaced;
     struct site *site;
     uint64_t now;
-    bool stored, young = nursery_enter();
+    bool stored;
+    struct nursery_slot *young =
+        nursery_enter() ? nursery_slot_of((uintptr_t)ptr) : NULL;
 
     /* The table slot the block (or the one it pushes out of the nursery)
      * goes to: its miss overlaps the stack lookup. */
     if (young) {
-        const struct nursery_slot *slot = nursery_slot_of((uintptr_t)ptr);
-        if (slot->key)
-            live_prefetch(~slot->key);
+        if (young->key)
+            live_prefetch(~young->key);
     } else {
         live_prefetch((uintptr_t)ptr);
     }
@@ -182,12 +183,11 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         size = LIVE_SIZE_MAX;
     now = clock_tracer_ns() - tracer_origin_ns;
     if (young) {
-        struct nursery_slot *slot = nursery_slot_of((uintptr_t)ptr);
         struct live_block older;
-        bool occupied = slot->key != 0;
+        bool occupied = young->key != 0;
         if (occupied)
-            nursery_unpack(slot, &older);
-        nursery_put(slot, (uintptr_t)ptr, size, site->id, now);
+            nursery_unpack(young, &older);
+        nursery_put(young, (uintptr_t)ptr, size, site->id, now);
         /* The same address: freed where we could not see it. */
         if (occupied && older.ptr == (uintptr_t)ptr)
             record_release(&older);
