@@ -55,13 +55,14 @@ bool chain_layout_from_walk(struct chain_layout *layout, uintptr_t entry_slot,
                             const uintptr_t *slots, uint32_t n,
                             const struct unwind_reads *reads);
 
-/* Frames 1 and up, for code without frame pointers (the usual case). */
+/* Frames `from` and up, for code without frame pointers (the usual
+ * case). */
 static inline bool layout_slots_match(const struct chain_layout *l,
                                       const uintptr_t *base,
-                                      const uintptr_t *frames)
+                                      const uintptr_t *frames, unsigned from)
 {
     /* Offsets, not a running sum: the loads do not wait on each other. */
-    for (unsigned i = 1; i < l->nframes; i++)
+    for (unsigned i = from; i < l->nframes; i++)
         if (base[l->at[i]] != frames[i])
             return false;
     return true;
@@ -70,11 +71,12 @@ static inline bool layout_slots_match(const struct chain_layout *l,
 /* The same, also checking the frame-pointer chain where fp_chain says. */
 static inline bool layout_slots_and_chain_match(const struct chain_layout *l,
                                                 const uintptr_t *base,
-                                                const uintptr_t *frames)
+                                                const uintptr_t *frames,
+                                                unsigned from)
 {
-    const uintptr_t *slot = base;
-    uint32_t fp_chain = l->fp_chain;
-    for (unsigned i = 1; i < l->nframes; i++, fp_chain >>= 1) {
+    const uintptr_t *slot = base + l->at[from - 1];
+    uint32_t fp_chain = l->fp_chain >> (from - 1);
+    for (unsigned i = from; i < l->nframes; i++, fp_chain >>= 1) {
         const uintptr_t *next = base + l->at[i];
         /* The frame pointer that places the next slot, then the slot. */
         if (((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)) ||
@@ -86,17 +88,18 @@ static inline bool layout_slots_and_chain_match(const struct chain_layout *l,
 }
 
 /* Whether the stack entered at entry_slot holds the chain `frames` laid
- * out as l says, frame 0 already known to match. Each slot is read only
- * once the frames below it matched, as the walk would read it: a stack
- * that is not the remembered one (a coroutine's, smaller, at the same
- * place) is never read past. */
+ * out as l says, frames below `from` (1 or 2) and the frame pointers that
+ * placed them already known to match. Each slot is read only once the
+ * frames below it matched, as the walk would read it: a stack that is not
+ * the remembered one (a coroutine's, smaller, at the same place) is never
+ * read past. */
 static inline __attribute__((always_inline)) bool
 chain_layout_rest_matches(const struct chain_layout *l, uintptr_t entry_slot,
-                          const uintptr_t *frames)
+                          const uintptr_t *frames, unsigned from)
 {
     const uintptr_t *base = (const uintptr_t *)entry_slot;
-    if (!(l->fp_chain ? layout_slots_and_chain_match(l, base, frames)
-                      : layout_slots_match(l, base, frames)))
+    if (!(l->fp_chain ? layout_slots_and_chain_match(l, base, frames, from)
+                      : layout_slots_match(l, base, frames, from)))
         return false;
     for (unsigned i = 0; i < l->nreads; i++)
         if (*(const uintptr_t *)(entry_slot + (uintptr_t)((intptr_t)

@@ -106,7 +106,8 @@ struct site *chain_memo_find(uintptr_t entry_slot, uintptr_t first_pc,
         if (!ml || ml->site != site || ml->generation != generation ||
             ml->layout.nframes != site->nframes ||
             site->frames[0] != first_pc ||
-            !chain_layout_rest_matches(&ml->layout, entry_slot, site->frames))
+            !chain_layout_rest_matches(&ml->layout, entry_slot, site->frames,
+                                       1))
             continue;
         if (w > 0) {
             /* One place forward, as in the cache's sets. */

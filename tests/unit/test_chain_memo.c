@@ -52,13 +52,14 @@ START_TEST(test_layout_from_plain_walk)
     ck_assert_uint_eq(l.fp_chain, 0);
     ck_assert_uint_eq(l.at[1], 3);
     ck_assert_uint_eq(l.at[2], 9);
-    ck_assert(chain_layout_rest_matches(&l, slots[0], frames));
+    ck_assert(chain_layout_rest_matches(&l, slots[0], frames, 1));
     stack[9] = 0x403001;                  /* another caller at frame 2 */
-    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames));
+    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames, 1));
     stack[9] = frames[2];
     /* The same chain deeper in the stack: offsets are relative. */
     memmove(&stack[20], &stack[0], 10 * W);
-    ck_assert(chain_layout_rest_matches(&l, (uintptr_t)&stack[20], frames));
+    ck_assert(
+        chain_layout_rest_matches(&l, (uintptr_t)&stack[20], frames, 1));
 }
 END_TEST
 
@@ -84,12 +85,50 @@ START_TEST(test_layout_frame_pointer_and_other_loads)
     ck_assert_uint_eq(l.fp_chain, 1);
     ck_assert_uint_eq(l.nreads, 1);
     ck_assert_int_eq(l.read_at[0], 5);
-    ck_assert(chain_layout_rest_matches(&l, slots[0], frames));
+    ck_assert(chain_layout_rest_matches(&l, slots[0], frames, 1));
     stack[0] += W;                        /* the frame pointer moved */
-    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames));
+    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames, 1));
     stack[0] -= W;
     stack[6] = 0xdead8;                   /* the other load changed */
-    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames));
+    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames, 1));
+}
+END_TEST
+
+/* The stack cache proves frame 1 and the frame pointer that placed it
+ * before asking for the rest, from frame 2: what it proved is not read
+ * again; what lies above still is. */
+START_TEST(test_layout_proof_from_frame_two)
+{
+    uintptr_t stack[64] = { 0 }, slots[4];
+    const unsigned at[] = { 1, 4, 8, 12 };
+    struct unwind_reads reads;
+    struct chain_layout l;
+    const uintptr_t frames[] = { 0x401000, 0x402000, 0x403000, 0x404000 };
+
+    walk_report(stack, at, frames, 4, slots, &reads);
+    /* Every frame found its caller through the rbp saved below its slot. */
+    for (unsigned i = 0; i < 3; i++) {
+        stack[at[i] - 1] = slots[i + 1] - W;
+        reads.addr[i] = slots[i] - W;
+        reads.value[i] = stack[at[i] - 1];
+    }
+    reads.n = 3;
+    ck_assert(chain_layout_from_walk(&l, slots[0], slots, 4, &reads));
+    ck_assert_uint_eq(l.fp_chain, 7);
+    ck_assert_uint_eq(l.nreads, 0);
+    ck_assert(chain_layout_rest_matches(&l, slots[0], frames, 1));
+    ck_assert(chain_layout_rest_matches(&l, slots[0], frames, 2));
+    stack[at[1]] = 0x402001;              /* frame 1: the caller's to prove */
+    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames, 1));
+    ck_assert(chain_layout_rest_matches(&l, slots[0], frames, 2));
+    stack[at[1]] = frames[1];
+    stack[at[1] - 1] += W;                /* frame 1's saved rbp moved */
+    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames, 2));
+    stack[at[1] - 1] -= W;
+    stack[at[3]] = 0x404001;              /* another caller at frame 3 */
+    ck_assert(!chain_layout_rest_matches(&l, slots[0], frames, 2));
+    stack[at[3]] = frames[3];
+    ck_assert(chain_layout_rest_matches(&l, slots[0], frames, 2));
 }
 END_TEST
 
@@ -315,6 +354,7 @@ Suite *chain_memo_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_layout_from_plain_walk);
     tcase_add_test(tc, test_layout_frame_pointer_and_other_loads);
+    tcase_add_test(tc, test_layout_proof_from_frame_two);
     tcase_add_test(tc, test_layout_refuses_what_it_cannot_keep);
     tcase_add_test(tc, test_memo_off_until_enough_walks);
     tcase_add_test(tc, test_memo_forgets_unloaded_code);
