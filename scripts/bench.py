@@ -171,9 +171,11 @@ class Bench:
     # --- running ------------------------------------------------------------
 
     def spawn_and_wait(self, argv, env, stdout_path, stderr_path):
-        """Runs argv to completion under spawn_rss: (wall seconds, peak RSS
-        KiB, exit status, timed out). In its own session, so that a timeout
-        kills heaptrack's helpers too."""
+        """Runs argv to completion under spawn_rss: (wall seconds, CPU
+        seconds, peak RSS KiB, exit status, timed out). In its own session,
+        so that a timeout kills heaptrack's helpers too. The CPU time, user
+        and system, is the whole tree's that spawn_rss waited for: the
+        program's threads, and heaptrack's interpreter."""
         result_path = stdout_path + ".rusage"
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -196,8 +198,9 @@ class Bench:
                 pass
         timer = threading.Timer(self.timeout, kill)
         timer.start()
-        _, status, _ = os.wait4(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - start
+        cpu = usage.ru_utime + usage.ru_stime
         timer.cancel()
         try:
             with open(result_path) as f:
@@ -206,7 +209,7 @@ class Bench:
             status = child_status
         except (OSError, ValueError):
             maxrss = 0      # killed by the timeout before it could write
-        return (wall, maxrss, os.waitstatus_to_exitcode(status),
+        return (wall, cpu, maxrss, os.waitstatus_to_exitcode(status),
                 timed_out.is_set())
 
     def run_one(self, name, tool, argv):
@@ -225,7 +228,7 @@ class Bench:
             self.remove_mtrace_files(name)
             env["LD_PRELOAD"] = self.preload
             env["MTRACE_OUT"] = os.path.join(self.out, name + ".%p.trace")
-        wall, maxrss, status, timed_out = self.spawn_and_wait(
+        wall, cpu, maxrss, status, timed_out = self.spawn_and_wait(
             argv, env, stdout_path, stderr_path)
         with open(stdout_path, "rb") as f:
             output = f.read()
@@ -237,6 +240,7 @@ class Bench:
             trace_files = self.mtrace_files(name)
         return {
             "wall_s": wall,
+            "cpu_s": cpu,
             "maxrss_kib": maxrss,
             "status": status,
             "timed_out": timed_out,
@@ -308,6 +312,13 @@ class Bench:
             summary["tools"][tool] = {
                 "wall_s": [r["wall_s"] for r in rs],
                 "median_s": statistics.median(r["wall_s"] for r in rs),
+                "cpu_s": [r["cpu_s"] for r in rs],
+                # Each round's CPU time against that round's native run:
+                # on a shared VM a slow spell slows the runs of one round
+                # alike, so the ratio moves less than either time.
+                "median_cpu_ratio": statistics.median(
+                    ratio(r["cpu_s"], n["cpu_s"])
+                    for r, n in zip(rs, runs["native"])),
                 "maxrss_kib": [r["maxrss_kib"] for r in rs],
                 "median_maxrss_kib": statistics.median(r["maxrss_kib"]
                                                        for r in rs),
@@ -482,6 +493,13 @@ def targets(results):
                            name, mib(extra_kib),
                            extra_kib * 1024.0 / s["peak_live_blocks"],
                            s["peak_live_blocks"]))
+        if not t["heaptrack"]["failed"]:
+            # Not a pass/fail (the targets are wall times): a steadier
+            # figure for telling a change from the machine's noise.
+            out.append("- (info) %s: CPU time %.2fx native under mtrace, "
+                       "%.2fx under heaptrack (medians of per-round ratios)"
+                       % (name, t["mtrace"]["median_cpu_ratio"],
+                          t["heaptrack"]["median_cpu_ratio"]))
         if name == "alloc-churn":
             size = t["mtrace"]["trace_bytes"]
             check(size <= 1e6, "alloc-churn: trace %.2f MB (<= 1 MB)"
