@@ -74,8 +74,12 @@ static inline bool layout_slots_and_chain_match(const struct chain_layout *l,
                                                 const uintptr_t *frames,
                                                 unsigned from)
 {
-    const uintptr_t *slot = base + l->at[from - 1];
+    const uintptr_t *slot;
     uint32_t fp_chain = l->fp_chain >> (from - 1);
+    /* at[from - 1] is only kept for a chain that deep. */
+    if (from >= l->nframes)
+        return true;
+    slot = base + l->at[from - 1];
     for (unsigned i = from; i < l->nframes; i++, fp_chain >>= 1) {
         const uintptr_t *next = base + l->at[i];
         /* The frame pointer that places the next slot, then the slot. */

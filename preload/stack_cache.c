@@ -176,9 +176,10 @@ entry_matches(const struct cache_entry *e, uintptr_t entry_slot)
         return false;
     if (l->nframes > 1 && base[l->at[1]] != e->second_pc)
         return false;
-    /* Frame 1 and the frame pointer that placed it were just proved. */
-    return base[0] == e->site->frames[0] &&
-           chain_layout_rest_matches(l, entry_slot, e->site->frames, 2);
+    /* Frames 0 and 1 and the frame pointer between them are proved:
+     * first_pc and second_pc are the site's frames[0] and frames[1]
+     * (learn_layout). */
+    return chain_layout_rest_matches(l, entry_slot, e->site->frames, 2);
 }
 
 static inline __attribute__((always_inline)) struct site *
