@@ -94,9 +94,12 @@ static __attribute__((noinline, cold)) void unannounced_thread(void)
 
 /* Whether this allocation or free goes through the nursery: its owner's,
  * while the process runs one thread and the nursery is not resting; then
- * nursery_leave() ends the call. The owner that finds a second thread
+ * nursery_leave() ends the update. The owner that finds a second thread
  * started behind our back hands the nursery over (if that thread has not
- * emptied it already). */
+ * emptied it already). Between the two, nothing that can wait for another
+ * thread (no stack walk, which may take the loader's lock; no snapshot):
+ * the thread that stops the owner may hold any lock of the program's or
+ * the C library's (a dlclose frees under the loader's). */
 static inline bool nursery_enter(void)
 {
     if (likely(!nursery_on))
@@ -149,9 +152,8 @@ site_of_alloc(uintptr_t entry_slot, uint32_t kind)
 }
 
 static inline __attribute__((always_inline)) void
-after_counting(struct site *site, uint64_t size, uint64_t now)
+after_counting(uint64_t now)
 {
-    count_alloc(site, size);
     if (unlikely(tracer_pristine))
         tracer_pristine = false;
     snapshot_if_due(now);
@@ -163,26 +165,28 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     struct site *site;
     uint64_t now;
     bool stored;
+    /* Only this thread changes nursery_on: still on at nursery_enter(),
+     * unless that hands the nursery over. */
     struct nursery_slot *young =
-        nursery_enter() ? nursery_slot_of((uintptr_t)ptr) : NULL;
+        nursery_on ? nursery_slot_of((uintptr_t)ptr) : NULL;
 
     /* The table slot the block (or the one it pushes out of the nursery)
      * goes to: its miss overlaps the stack lookup. */
     if (young) {
-        if (young->key)
-            live_prefetch(~young->key);
+        /* Outside the nursery's bracket: a thread emptying it may be
+         * clearing the slot (then the prefetch is only useless). */
+        uintptr_t key = __atomic_load_n(&young->key, __ATOMIC_RELAXED);
+        if (key)
+            live_prefetch(~key);
     } else {
         live_prefetch((uintptr_t)ptr);
     }
-    if (!(site = site_of_alloc(entry_slot, kind))) {
-        if (young)
-            nursery_leave();
+    if (!(site = site_of_alloc(entry_slot, kind)))
         return;
-    }
     if (size > LIVE_SIZE_MAX)
         size = LIVE_SIZE_MAX;
     now = clock_tracer_ns() - tracer_origin_ns;
-    if (young) {
+    if (young && nursery_enter()) {
         struct live_block older;
         bool occupied = young->key != 0;
         if (occupied)
@@ -193,8 +197,9 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
             record_release(&older);
         else if (occupied)
             record_move_to_table(&older);
-        after_counting(site, size, now);
+        count_alloc(site, size);
         nursery_leave();
+        after_counting(now);
         return;
     }
     /* A block already at this address was freed where we could not see
@@ -204,7 +209,8 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         record_release(&replaced);
     if (unlikely(!stored))
         return;
-    after_counting(site, size, now);
+    count_alloc(site, size);
+    after_counting(now);
 }
 
 void record_failure(size_t size)
