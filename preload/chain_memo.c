@@ -33,10 +33,13 @@ struct memo_table {
 static struct memo_table *_Atomic memo;
 static _Atomic uint64_t walks_before_memo;
 
-static inline uint64_t memo_tag(uintptr_t entry_slot, uintptr_t first_pc,
-                                uintptr_t second_pc)
+static inline uint64_t memo_tag(uintptr_t entry_slot,
+                                const struct memo_head *head)
 {
-    uint64_t key = chain_key(entry_slot, first_pc, second_pc);
+    _Static_assert(MEMO_HEAD_FRAMES == 4, "memo_tag mixes four frames");
+    uint64_t key = chain_key(entry_slot, head->pc[0], head->pc[1]) ^
+                   head->pc[2] * 0xD6E8FEB86659FD93ull ^
+                   head->pc[3] * 0xA0761D6478BD642Full;
     return (key ^ key >> 29) | 1;
 }
 
@@ -45,13 +48,11 @@ static inline struct memo_way *set_of(struct memo_table *t, uint64_t tag)
     return t->set[(tag >> 40) % MEMO_SETS];
 }
 
-void chain_memo_prefetch(uintptr_t entry_slot, uintptr_t first_pc,
-                         uintptr_t second_pc)
+void chain_memo_prefetch(uintptr_t entry_slot, const struct memo_head *head)
 {
     struct memo_table *t = atomic_load_explicit(&memo, memory_order_relaxed);
     if (t)
-        __builtin_prefetch(set_of(t, memo_tag(entry_slot, first_pc,
-                                              second_pc)));
+        __builtin_prefetch(set_of(t, memo_tag(entry_slot, head)));
 }
 
 /* Moves way `from` into way `to`: three stores a race can tear, which
@@ -80,8 +81,8 @@ static inline void way_set(struct memo_way *way, uint64_t tag,
     atomic_store_explicit(&way->tag, tag, memory_order_relaxed);
 }
 
-struct site *chain_memo_find(uintptr_t entry_slot, uintptr_t first_pc,
-                             uintptr_t second_pc,
+struct site *chain_memo_find(uintptr_t entry_slot,
+                             const struct memo_head *head,
                              const struct chain_layout **layout)
 {
     struct memo_table *t = atomic_load_explicit(&memo, memory_order_acquire);
@@ -92,7 +93,7 @@ struct site *chain_memo_find(uintptr_t entry_slot, uintptr_t first_pc,
         return NULL;
     generation = atomic_load_explicit(&frame_rules_generation,
                                       memory_order_relaxed);
-    tag = memo_tag(entry_slot, first_pc, second_pc);
+    tag = memo_tag(entry_slot, head);
     set = set_of(t, tag);
     for (unsigned w = 0; w < MEMO_WAYS; w++) {
         struct site *site;
@@ -105,7 +106,7 @@ struct site *chain_memo_find(uintptr_t entry_slot, uintptr_t first_pc,
         site = atomic_load_explicit(&set[w].site, memory_order_relaxed);
         if (!ml || ml->site != site || ml->generation != generation ||
             ml->layout.nframes != site->nframes ||
-            site->frames[0] != first_pc ||
+            site->frames[0] != head->pc[0] ||
             !chain_layout_rest_matches(&ml->layout, entry_slot, site->frames,
                                        1))
             continue;
@@ -181,8 +182,8 @@ static const struct memo_layout *site_layout(struct site *site,
     return ml && ml->generation == generation ? ml : NULL;
 }
 
-void chain_memo_add(uintptr_t entry_slot, struct site *site,
-                    const struct chain_layout *walked)
+void chain_memo_add(uintptr_t entry_slot, const struct memo_head *head,
+                    struct site *site, const struct chain_layout *walked)
 {
     struct memo_table *t = memo_table();
     const struct memo_layout *ml;
@@ -190,7 +191,9 @@ void chain_memo_add(uintptr_t entry_slot, struct site *site,
     struct memo_way *set;
     unsigned w;
 
-    if (!t || walked->nframes < 2)
+    /* A chain whose second frame takes more than a plain step is never
+     * looked for here (find_in_overflow). */
+    if (!t || walked->nframes < 2 || !head->pc[1])
         return;
     generation = atomic_load_explicit(&frame_rules_generation,
                                       memory_order_relaxed);
@@ -199,7 +202,7 @@ void chain_memo_add(uintptr_t entry_slot, struct site *site,
     if (!(ml = site_layout(site, walked, generation)) ||
         !layouts_equal(&ml->layout, walked))
         return;
-    tag = memo_tag(entry_slot, site->frames[0], site->frames[1]);
+    tag = memo_tag(entry_slot, head);
     set = set_of(t, tag);
     /* In front, the others one place back, the last one out. */
     for (w = 0; w < MEMO_WAYS - 1; w++)
