@@ -33,13 +33,10 @@ struct memo_table {
 static struct memo_table *_Atomic memo;
 static _Atomic uint64_t walks_before_memo;
 
-static inline uint64_t memo_tag(uintptr_t entry_slot,
-                                const struct memo_head *head)
+static inline uint64_t memo_tag(uintptr_t entry_slot, uintptr_t first_pc,
+                                uintptr_t second_pc)
 {
-    _Static_assert(MEMO_HEAD_FRAMES == 4, "memo_tag mixes four frames");
-    uint64_t key = chain_key(entry_slot, head->pc[0], head->pc[1]) ^
-                   head->pc[2] * 0xD6E8FEB86659FD93ull ^
-                   head->pc[3] * 0xA0761D6478BD642Full;
+    uint64_t key = chain_key(entry_slot, first_pc, second_pc);
     return (key ^ key >> 29) | 1;
 }
 
@@ -48,11 +45,13 @@ static inline struct memo_way *set_of(struct memo_table *t, uint64_t tag)
     return t->set[(tag >> 40) % MEMO_SETS];
 }
 
-void chain_memo_prefetch(uintptr_t entry_slot, const struct memo_head *head)
+void chain_memo_prefetch(uintptr_t entry_slot, uintptr_t first_pc,
+                         uintptr_t second_pc)
 {
     struct memo_table *t = atomic_load_explicit(&memo, memory_order_relaxed);
     if (t)
-        __builtin_prefetch(set_of(t, memo_tag(entry_slot, head)));
+        __builtin_prefetch(set_of(t, memo_tag(entry_slot, first_pc,
+                                              second_pc)));
 }
 
 /* Moves way `from` into way `to`: three stores a race can tear, which
@@ -81,8 +80,8 @@ static inline void way_set(struct memo_way *way, uint64_t tag,
     atomic_store_explicit(&way->tag, tag, memory_order_relaxed);
 }
 
-struct site *chain_memo_find(uintptr_t entry_slot,
-                             const struct memo_head *head,
+struct site *chain_memo_find(uintptr_t entry_slot, uintptr_t first_pc,
+                             uintptr_t second_pc,
                              const struct chain_layout **layout)
 {
     struct memo_table *t = atomic_load_explicit(&memo, memory_order_acquire);
@@ -93,7 +92,7 @@ struct site *chain_memo_find(uintptr_t entry_slot,
         return NULL;
     generation = atomic_load_explicit(&frame_rules_generation,
                                       memory_order_relaxed);
-    tag = memo_tag(entry_slot, head);
+    tag = memo_tag(entry_slot, first_pc, second_pc);
     set = set_of(t, tag);
     for (unsigned w = 0; w < MEMO_WAYS; w++) {
         struct site *site;
@@ -106,7 +105,7 @@ struct site *chain_memo_find(uintptr_t entry_slot,
         site = atomic_load_explicit(&set[w].site, memory_order_relaxed);
         if (!ml || ml->site != site || ml->generation != generation ||
             ml->layout.nframes != site->nframes ||
-            site->frames[0] != head->pc[0] ||
+            site->frames[0] != first_pc ||
             !chain_layout_rest_matches(&ml->layout, entry_slot, site->frames,
                                        1))
             continue;
@@ -182,8 +181,8 @@ static const struct memo_layout *site_layout(struct site *site,
     return ml && ml->generation == generation ? ml : NULL;
 }
 
-void chain_memo_add(uintptr_t entry_slot, const struct memo_head *head,
-                    struct site *site, const struct chain_layout *walked)
+void chain_memo_add(uintptr_t entry_slot, struct site *site,
+                    const struct chain_layout *walked)
 {
     struct memo_table *t = memo_table();
     const struct memo_layout *ml;
@@ -191,9 +190,7 @@ void chain_memo_add(uintptr_t entry_slot, const struct memo_head *head,
     struct memo_way *set;
     unsigned w;
 
-    /* A chain whose second frame takes more than a plain step is never
-     * looked for here (find_in_overflow). */
-    if (!t || walked->nframes < 2 || !head->pc[1])
+    if (!t || walked->nframes < 2)
         return;
     generation = atomic_load_explicit(&frame_rules_generation,
                                       memory_order_relaxed);
@@ -202,7 +199,7 @@ void chain_memo_add(uintptr_t entry_slot, const struct memo_head *head,
     if (!(ml = site_layout(site, walked, generation)) ||
         !layouts_equal(&ml->layout, walked))
         return;
-    tag = memo_tag(entry_slot, head);
+    tag = memo_tag(entry_slot, site->frames[0], site->frames[1]);
     set = set_of(t, tag);
     /* In front, the others one place back, the last one out. */
     for (w = 0; w < MEMO_WAYS - 1; w++)

@@ -7,10 +7,10 @@
  * cache holds (cc1 -O2 on a few thousand lines: 10,542 chains; 97% of its
  * walks repeated one of them), and each walk costs a rule-table miss per
  * frame and a site-table miss. Here a chain costs 24 bytes (and its site
- * a layout of 136), is found by its entry slot and first return addresses
- * (its head), then proved by reading its slots as the cache does. The
- * table is mapped only once a process has walked MEMO_AFTER_WALKS stacks:
- * programs whose chains fit the cache never pay for it.
+ * a layout of 136), is found by its entry slot and first two return
+ * addresses, then proved by reading its slots as the cache does. The table is mapped only once a process has walked
+ * MEMO_AFTER_WALKS stacks: programs whose chains fit the cache never pay
+ * for it.
  *
  * Entries are read and written without a lock. Whatever a race leaves in
  * an entry (a tag of one chain next to the site of another) only makes a
@@ -31,32 +31,21 @@ struct site;
 /* Walks a process makes before the table is mapped. */
 #define MEMO_AFTER_WALKS 4096
 
-/* A chain's first return addresses as its stack holds them, read by
- * plain steps (unwind_next_slots), 0 past where those stop. With two, a
- * compiler's chains crowded the sets: dozens share their first two (the
- * callers of the callers of xmalloc), and cc1 -O2 on compile-40.c walked
- * 56,000 times for its 10,500 chains, 39,000 times after finding its head
- * in the memo under other chains. With four, 28,000 walks; with five,
- * 20,000, for one more rule lookup a search, which made it dearer. */
-#define MEMO_HEAD_FRAMES 4
-
-struct memo_head {
-    uintptr_t pc[MEMO_HEAD_FRAMES];
-};
-
-/* The site of the chain entered at entry_slot, with that head, if the
- * memo holds it; its layout in *layout. NULL if not. */
-struct site *chain_memo_find(uintptr_t entry_slot,
-                             const struct memo_head *head,
+/* The site of the chain entered at entry_slot, whose first two return
+ * addresses are first_pc and second_pc, if the memo holds it; its layout
+ * in *layout. NULL if not. */
+struct site *chain_memo_find(uintptr_t entry_slot, uintptr_t first_pc,
+                             uintptr_t second_pc,
                              const struct chain_layout **layout);
 
 /* Starts loading where chain_memo_find will look for this chain. */
-void chain_memo_prefetch(uintptr_t entry_slot, const struct memo_head *head);
+void chain_memo_prefetch(uintptr_t entry_slot, uintptr_t first_pc,
+                         uintptr_t second_pc);
 
-/* A walk from entry_slot found `site`, laid out as `walked`, its stack
- * holding `head`: remembered (and counted towards mapping the table). */
-void chain_memo_add(uintptr_t entry_slot, const struct memo_head *head,
-                    struct site *site, const struct chain_layout *walked);
+/* A walk from entry_slot found `site`, laid out as `walked`: remembered
+ * (and counted towards mapping the table). */
+void chain_memo_add(uintptr_t entry_slot, struct site *site,
+                    const struct chain_layout *walked);
 
 /* Whether the table is mapped (for tests). */
 bool chain_memo_active(void);

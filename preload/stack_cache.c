@@ -256,40 +256,26 @@ static void learn_layout(struct thread_cache *c, uintptr_t entry_slot,
     e->entry_slot = entry_slot;
 }
 
-/* The chain's head, read where the walk would read it: frames 0 and 1
- * always, the rest only for the memo. How many slots were found past the
- * entry slot. */
-static unsigned read_head(uintptr_t entry_slot, struct memo_head *head,
-                          unsigned frames)
-{
-    uintptr_t slots[MEMO_HEAD_FRAMES - 1];
-    unsigned found = unwind_next_slots(entry_slot, slots, frames - 1);
-
-    head->pc[0] = *(const uintptr_t *)entry_slot;
-    for (unsigned i = 1; i < MEMO_HEAD_FRAMES; i++)
-        head->pc[i] = i <= found ? *(const uintptr_t *)slots[i - 1] : 0;
-    return found;
-}
-
 /* Out of line: the common hit in the set keeps its registers. A chain
  * found in the memo is learned as a walked one would be. */
 static __attribute__((noinline)) struct site *
 find_in_overflow(struct thread_cache *c, uintptr_t entry_slot)
 {
-    bool memo = chain_memo_active();
+    /* The second return address, read where the walk would read it. */
+    uintptr_t slot = unwind_second_slot(entry_slot);
+    uintptr_t first_pc = *(const uintptr_t *)entry_slot, second_pc;
     const struct chain_layout *layout;
-    struct memo_head head;
     struct site *site;
 
-    if (!read_head(entry_slot, &head, memo ? MEMO_HEAD_FRAMES : 2))
+    if (!slot)
         return NULL;
-    if (memo)
-        chain_memo_prefetch(entry_slot, &head);
-    site = find_in_set(overflow_for(c, entry_slot, head.pc[0], head.pc[1]),
+    second_pc = *(const uintptr_t *)slot;
+    chain_memo_prefetch(entry_slot, first_pc, second_pc);
+    site = find_in_set(overflow_for(c, entry_slot, first_pc, second_pc),
                        entry_slot);
-    if (site || !memo)
+    if (site)
         return site;
-    site = chain_memo_find(entry_slot, &head, &layout);
+    site = chain_memo_find(entry_slot, first_pc, second_pc, &layout);
     if (site)
         learn_layout(c, entry_slot, site, layout);
     return site;
@@ -314,14 +300,12 @@ void stack_cache_learn(uintptr_t entry_slot, struct site *site,
 {
     struct thread_cache *c = cache_of_thread();
     struct chain_layout layout;
-    struct memo_head head;
 
     /* A chain that cannot be kept pushes none out. */
     if (!c || !slots || site->frames[0] != *(const uintptr_t *)entry_slot ||
         !chain_layout_from_walk(&layout, entry_slot, slots, site->nframes,
                                 reads))
         return;
-    read_head(entry_slot, &head, MEMO_HEAD_FRAMES);
-    chain_memo_add(entry_slot, &head, site, &layout);
+    chain_memo_add(entry_slot, site, &layout);
     learn_layout(c, entry_slot, site, &layout);
 }

@@ -150,23 +150,17 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     return (int)n;
 }
 
-unsigned unwind_next_slots(uintptr_t entry_slot, uintptr_t *slots,
-                           unsigned n)
+uintptr_t unwind_second_slot(uintptr_t entry_slot)
 {
-    const struct rule_table *t = frame_rules_current();
-    uintptr_t sp, rbp, rbp_from, pc = *(const uintptr_t *)entry_slot;
-    unsigned found = 0;
+    uint64_t packed = frame_rules_get(frame_rules_current(),
+                                      *(const uintptr_t *)entry_slot);
+    uintptr_t sp, rbp, rbp_from;
 
     walk_start(entry_slot, &sp, &rbp, &rbp_from);
-    while (found < n) {
-        uint64_t packed = frame_rules_get(t, pc);
-        if (RULE_KIND(packed) != FRAME_RULE_STEP ||
-            !step(packed, &sp, &rbp, &rbp_from, UINTPTR_MAX))
-            break;
-        slots[found++] = sp - sizeof(uintptr_t);
-        pc = *(const uintptr_t *)(sp - sizeof(uintptr_t));
-    }
-    return found;
+    if (RULE_KIND(packed) != FRAME_RULE_STEP ||
+        !step(packed, &sp, &rbp, &rbp_from, UINTPTR_MAX))
+        return 0;
+    return sp - sizeof(uintptr_t);
 }
 
 void unwind_forget_rules(void)
@@ -196,12 +190,9 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
     return -1;
 }
 
-unsigned unwind_next_slots(uintptr_t entry_slot, uintptr_t *slots,
-                           unsigned n)
+uintptr_t unwind_second_slot(uintptr_t entry_slot)
 {
     (void)entry_slot;
-    (void)slots;
-    (void)n;
     return 0;
 }
 

@@ -46,12 +46,10 @@ int unwind_with_reads(uintptr_t entry_slot, uintptr_t *frames,
                       uintptr_t *slots, size_t depth, uintptr_t own_start,
                       uintptr_t own_end, struct unwind_reads *reads);
 
-/* Where the walk from entry_slot reads its next n return addresses, as
- * unwind_with_reads would report them (slots[0] is frames[1]'s slot): a
- * plain step by each frame's rule. Returns how many it found: fewer than
- * n when the chain ends, or a frame takes more than a plain step. */
-unsigned unwind_next_slots(uintptr_t entry_slot, uintptr_t *slots,
-                           unsigned n);
+/* Where the walk from entry_slot reads its second return address: one
+ * step by the rule of the first (frames[1]'s slot, as unwind_with_reads
+ * would report it), or 0 when that frame takes more than a plain step. */
+uintptr_t unwind_second_slot(uintptr_t entry_slot);
 
 /* Code was unloaded: cached rules for its addresses may be wrong for what
  * is mapped there next. Cheap; the table is emptied lazily. */

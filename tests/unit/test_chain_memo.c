@@ -1,9 +1,8 @@
 /* test_chain_memo.c - chain layouts taken from a walk's report and proved
  * against a stack, and the chain memo: off until enough walks, then found
  * by proof only, forgotten when code is unloaded, eight chains a key,
- * keys told apart past two frames, and readers racing a writer (run under
- * TSan too). The stacks here are arrays laid out as a walk would have
- * reported them. */
+ * and readers racing a writer (run under TSan too). The stacks here are
+ * arrays laid out as a walk would have reported them. */
 #include "suites.h"
 #include "chain_memo.h"
 #include "frame_rules.h"
@@ -172,20 +171,6 @@ START_TEST(test_layout_refuses_what_it_cannot_keep)
 }
 END_TEST
 
-/* The memo's chains here: up to five frames at these word offsets. */
-#define CHAIN_FRAMES 5
-static const unsigned chain_at[CHAIN_FRAMES] = { 0, 3, 9, 11, 14 };
-
-/* The head a walk reads on `stack` for a chain of n frames at chain_at:
- * its first MEMO_HEAD_FRAMES frames, 0 past its end. */
-static struct memo_head head_on(const uintptr_t *stack, unsigned n)
-{
-    struct memo_head head = { { 0 } };
-    for (unsigned i = 0; i < MEMO_HEAD_FRAMES && i < n; i++)
-        head.pc[i] = stack[chain_at[i]];
-    return head;
-}
-
 /* Walks enough chains for the memo to map its table. */
 static void activate_memo(void)
 {
@@ -195,51 +180,38 @@ static void activate_memo(void)
     struct unwind_reads reads;
     struct chain_layout l;
     struct site *site = site_of(frames, 2);
-    struct memo_head head = { { frames[0], frames[1], 0, 0 } };
 
     walk_report(stack, at, NULL, 2, slots, &reads);
     ck_assert(chain_layout_from_walk(&l, slots[0], slots, 2, &reads));
     for (unsigned i = 0; i < MEMO_AFTER_WALKS && !chain_memo_active(); i++)
-        chain_memo_add(slots[0], &head, site, &l);
+        chain_memo_add(slots[0], site, &l);
     ck_assert(chain_memo_active());
 }
 
-/* A chain of n frames at chain_at of `stack`, its frames written there;
- * returns its site, learned by the memo. */
-static struct site *memo_chain_of(uintptr_t *stack, const uintptr_t *frames,
-                                  unsigned n, struct chain_layout *l)
-{
-    uintptr_t slots[CHAIN_FRAMES];
-    struct unwind_reads reads;
-    struct site *site = site_of(frames, n);
-    struct memo_head head;
-
-    walk_report(stack, chain_at, frames, n, slots, &reads);
-    ck_assert(chain_layout_from_walk(l, slots[0], slots, n, &reads));
-    head = head_on(stack, n);
-    chain_memo_add(slots[0], &head, site, l);
-    return site;
-}
-
+/* A chain of three frames at word offsets 0, 3, 9 of `stack`, its frames
+ * written there; returns its site, learned by the memo. */
 static struct site *memo_chain(uintptr_t *stack, const uintptr_t *frames,
                                struct chain_layout *l)
 {
-    return memo_chain_of(stack, frames, 3, l);
-}
+    uintptr_t slots[3];
+    const unsigned at[] = { 0, 3, 9 };
+    struct unwind_reads reads;
+    struct site *site = site_of(frames, 3);
 
-static struct site *memo_find_of(uintptr_t *stack, unsigned n)
-{
-    const struct chain_layout *l = NULL;
-    struct memo_head head = head_on(stack, n);
-    struct site *site = chain_memo_find((uintptr_t)stack, &head, &l);
-    if (site)
-        ck_assert_uint_eq(l->nframes, site->nframes);
+    walk_report(stack, at, frames, 3, slots, &reads);
+    ck_assert(chain_layout_from_walk(l, slots[0], slots, 3, &reads));
+    chain_memo_add(slots[0], site, l);
     return site;
 }
 
 static struct site *memo_find(uintptr_t *stack)
 {
-    return memo_find_of(stack, 3);
+    const struct chain_layout *l = NULL;
+    struct site *site = chain_memo_find((uintptr_t)stack, stack[0], stack[3],
+                                        &l);
+    if (site)
+        ck_assert_uint_eq(l->nframes, site->nframes);
+    return site;
 }
 
 START_TEST(test_memo_off_until_enough_walks)
@@ -284,46 +256,21 @@ END_TEST
 START_TEST(test_memo_keeps_eight_chains_a_key)
 {
     uintptr_t stack[16] = { 0 };
-    uintptr_t frames[] = { 0xa100, 0xa200, 0xa300, 0xa400, 0 };
+    uintptr_t frames[] = { 0xa100, 0xa200, 0 };
     struct site *sites[9];
     struct chain_layout l;
 
     activate_memo();
-    /* Nine chains that share their head, so their key: they differ in
-     * their fifth frame. */
+    /* Nine chains that share their first two frames, so their key. */
     for (unsigned i = 0; i < 9; i++) {
-        frames[4] = 0xa500 + i;
-        sites[i] = memo_chain_of(stack, frames, 5, &l);
+        frames[2] = 0xa300 + i;
+        sites[i] = memo_chain(stack, frames, &l);
     }
-    stack[14] = 0xa500;                   /* the first: pushed out */
-    ck_assert_ptr_null(memo_find_of(stack, 5));
+    stack[9] = 0xa300;                    /* the first: pushed out */
+    ck_assert_ptr_null(memo_find(stack));
     for (unsigned i = 1; i < 9; i++) {
-        stack[14] = 0xa500 + i;
-        ck_assert_ptr_eq(memo_find_of(stack, 5), sites[i]);
-    }
-}
-END_TEST
-
-START_TEST(test_memo_tells_heads_apart_past_two_frames)
-{
-    uintptr_t stack[16] = { 0 };
-    uintptr_t frames[] = { 0xa700, 0xa800, 0, 0xaa00 };
-    struct site *sites[2 * 12];
-    struct chain_layout l;
-
-    activate_memo();
-    /* Twelve chains that differ in their third frame, twelve in their
-     * fourth, all sharing the first two (the callers of one caller of
-     * xmalloc): more than a set's eight ways, yet all kept. */
-    for (unsigned i = 0; i < 2 * 12; i++) {
-        frames[2] = i < 12 ? 0xa900 + i : 0xa9ff;
-        frames[3] = i < 12 ? 0xaa00 : 0xab00 + i;
-        sites[i] = memo_chain_of(stack, frames, 4, &l);
-    }
-    for (unsigned i = 0; i < 2 * 12; i++) {
-        stack[9] = i < 12 ? 0xa900 + i : 0xa9ff;
-        stack[11] = i < 12 ? 0xaa00 : 0xab00 + i;
-        ck_assert_ptr_eq(memo_find_of(stack, 4), sites[i]);
+        stack[9] = 0xa300 + i;
+        ck_assert_ptr_eq(memo_find(stack), sites[i]);
     }
 }
 END_TEST
@@ -333,7 +280,6 @@ START_TEST(test_memo_keeps_a_sites_first_layout)
     uintptr_t stack[16] = { 0 }, other[16] = { 0 }, slots[3];
     const uintptr_t frames[] = { 0xb100, 0xb200, 0xb300 };
     const unsigned at[] = { 0, 4, 9 };
-    struct memo_head head = { { frames[0], frames[1], frames[2], 0 } };
     struct unwind_reads reads;
     struct chain_layout l, moved;
     struct site *site;
@@ -343,19 +289,17 @@ START_TEST(test_memo_keeps_a_sites_first_layout)
     /* The same frames laid out otherwise (a frame of variable size). */
     walk_report(other, at, frames, 3, slots, &reads);
     ck_assert(chain_layout_from_walk(&moved, slots[0], slots, 3, &reads));
-    chain_memo_add(slots[0], &head, site, &moved);
-    ck_assert_ptr_null(chain_memo_find(slots[0], &head,
+    chain_memo_add(slots[0], site, &moved);
+    ck_assert_ptr_null(chain_memo_find(slots[0], frames[0], frames[1],
                                        &(const struct chain_layout *){ 0 }));
     ck_assert_ptr_eq(memo_find(stack), site);
 }
 END_TEST
 
 /* Readers prove chains while a writer keeps pushing others through the
- * same set: every site found is the chain on the reader's stack. The
- * chains share their head, so their set, and differ in their fifth
- * frame. */
+ * same set: every site found is the chain on the reader's stack. */
 #define RACE_CHAINS 12
-static uintptr_t race_frames(unsigned i) { return 0xc500 + i; }
+static uintptr_t race_frames(unsigned i) { return 0xc300 + i; }
 static struct site *race_sites[RACE_CHAINS];
 static atomic_bool race_over;
 
@@ -365,11 +309,11 @@ static void *race_reader(void *arg)
     unsigned i = (unsigned)(uintptr_t)arg, found = 0;
     stack[0] = 0xc100;
     stack[3] = 0xc200;
-    stack[9] = 0xc300;
-    stack[11] = 0xc400;
-    stack[14] = race_frames(i);
+    stack[9] = race_frames(i);
     while (!atomic_load(&race_over)) {
-        struct site *s = memo_find_of(stack, 5);
+        const struct chain_layout *l;
+        struct site *s = chain_memo_find((uintptr_t)stack, stack[0],
+                                         stack[3], &l);
         if (s) {
             ck_assert_ptr_eq(s, race_sites[i]);
             found++;
@@ -381,22 +325,22 @@ static void *race_reader(void *arg)
 START_TEST(test_memo_readers_race_a_writer)
 {
     uintptr_t stack[16] = { 0 };
-    uintptr_t frames[] = { 0xc100, 0xc200, 0xc300, 0xc400, 0 };
+    uintptr_t frames[] = { 0xc100, 0xc200, 0 };
     struct chain_layout l;
     pthread_t readers[2];
 
     activate_memo();
     for (unsigned i = 0; i < RACE_CHAINS; i++) {
-        frames[4] = race_frames(i);
-        race_sites[i] = memo_chain_of(stack, frames, 5, &l);
+        frames[2] = race_frames(i);
+        race_sites[i] = memo_chain(stack, frames, &l);
     }
     atomic_store(&race_over, false);
     for (unsigned t = 0; t < 2; t++)
         ck_assert_int_eq(pthread_create(&readers[t], NULL, race_reader,
                                         (void *)(uintptr_t)(t * 5)), 0);
     for (unsigned round = 0; round < 20000; round++) {
-        frames[4] = race_frames(round % RACE_CHAINS);
-        memo_chain_of(stack, frames, 5, &l);
+        frames[2] = race_frames(round % RACE_CHAINS);
+        memo_chain(stack, frames, &l);
     }
     atomic_store(&race_over, true);
     for (unsigned t = 0; t < 2; t++)
@@ -415,7 +359,6 @@ Suite *chain_memo_suite(void)
     tcase_add_test(tc, test_memo_off_until_enough_walks);
     tcase_add_test(tc, test_memo_forgets_unloaded_code);
     tcase_add_test(tc, test_memo_keeps_eight_chains_a_key);
-    tcase_add_test(tc, test_memo_tells_heads_apart_past_two_frames);
     tcase_add_test(tc, test_memo_keeps_a_sites_first_layout);
     tcase_add_test(tc, test_memo_readers_race_a_writer);
     suite_add_tcase(s, tc);
