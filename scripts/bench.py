@@ -493,13 +493,15 @@ def targets(results):
                            name, mib(extra_kib),
                            extra_kib * 1024.0 / s["peak_live_blocks"],
                            s["peak_live_blocks"]))
-        if not t["heaptrack"]["failed"]:
-            # Not a pass/fail (the targets are wall times): a steadier
-            # figure for telling a change from the machine's noise.
-            out.append("- (info) %s: CPU time %.2fx native under mtrace, "
-                       "%.2fx under heaptrack (medians of per-round ratios)"
-                       % (name, t["mtrace"]["median_cpu_ratio"],
-                          t["heaptrack"]["median_cpu_ratio"]))
+        # Not a pass/fail (the targets are wall times): a steadier figure
+        # for telling a change from the machine's noise, which mtrace's
+        # needs whether or not heaptrack ran.
+        heaptrack_cpu = ("" if t["heaptrack"]["failed"] else
+                         ", %.2fx under heaptrack"
+                         % t["heaptrack"]["median_cpu_ratio"])
+        out.append("- (info) %s: CPU time %.2fx native under mtrace%s "
+                   "(medians of per-round ratios)"
+                   % (name, t["mtrace"]["median_cpu_ratio"], heaptrack_cpu))
         if name == "alloc-churn":
             size = t["mtrace"]["trace_bytes"]
             check(size <= 1e6, "alloc-churn: trace %.2f MB (<= 1 MB)"
