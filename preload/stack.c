@@ -12,37 +12,50 @@
 #include "options.h"
 #include "trace_format.h"
 #include "unwind.h"
+#include "unwind_pipe.h"
 
 /* Frames of the tracer itself: at most malloc -> record -> capture, but
  * the compiler may inline or not; we cut by address, not by count. */
 #define STACK_OWN_FRAMES_MAX 8
 
-static uintptr_t own_text_start, own_text_end;
+static struct code_range own_text;
 
 static _Atomic uint64_t checked_walks, checked_hits, mismatched_walks,
     mismatched_hits, fallback_walks;
 
-static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
+static int find_code(struct dl_phdr_info *info, size_t size, void *data)
 {
-    uintptr_t self = (uintptr_t)data;
+    struct code_range *range = data;
+    uintptr_t addr = range->start;
     (void)size;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t start = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
-            self >= start && self < start + ph->p_memsz) {
-            own_text_start = start;
-            own_text_end = start + ph->p_memsz;
+            addr >= start && addr < start + ph->p_memsz) {
+            range->start = start;
+            range->end = start + ph->p_memsz;
             return 1;
         }
     }
     return 0;
 }
 
+bool code_range_of(uintptr_t addr, struct code_range *out)
+{
+    struct code_range range = { addr, 0 };
+    if (!dl_iterate_phdr(find_code, &range))
+        return false;
+    *out = range;
+    return true;
+}
+
 void stack_init(void)
 {
+    code_range_of((uintptr_t)stack_init, &own_text);
+    /* Before libunwind's first use, which opens its pipe. */
+    unwind_pipe_init((uintptr_t)unw_set_caching_policy);
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    dl_iterate_phdr(find_own_text, (void *)(uintptr_t)stack_init);
 }
 
 size_t stack_capture_slow(uintptr_t *frames, size_t depth)
@@ -52,8 +65,8 @@ size_t stack_capture_slow(uintptr_t *frames, size_t depth)
     int skip = 0;
     size_t kept;
 
-    while (skip < n && (uintptr_t)raw[skip] >= own_text_start &&
-           (uintptr_t)raw[skip] < own_text_end)
+    while (skip < n && (uintptr_t)raw[skip] >= own_text.start &&
+           (uintptr_t)raw[skip] < own_text.end)
         skip++;
     kept = n > skip ? (size_t)(n - skip) : 0;
     if (kept > depth)
@@ -67,7 +80,7 @@ size_t stack_capture(uintptr_t entry_slot, uintptr_t *frames,
                      bool *have_slots, size_t depth)
 {
     int n = unwind_with_reads(entry_slot, frames, slots, depth,
-                              own_text_start, own_text_end, reads);
+                              own_text.start, own_text.end, reads);
     if (n >= 0) {
         *have_slots = true;
         if (mt_opt.check_unwind)

@@ -13,6 +13,12 @@
 
 #include "unwind.h"
 
+/* The executable segment of the loaded object whose code holds addr. */
+struct code_range {
+    uintptr_t start, end;
+};
+bool code_range_of(uintptr_t addr, struct code_range *out);
+
 /* Once, before the first capture: learns where libmtrace.so's code is and
  * turns on libunwind's per-thread cache. */
 void stack_init(void);

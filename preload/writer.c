@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "fd_high.h"
 #include "log.h"
 
 /* Big enough for a MODULES record (never split) with room to spare. */
 #define WRITER_BUFFER (2 * MT_RECORD_MAX)
-#define WRITER_MIN_FD 500
 
 static int trace_fd = -1;
 static char trace_path[4200];
@@ -42,20 +42,6 @@ static struct {
     size_t count_at;           /* buffer offset of the count field */
     bool open;
 } counted;
-
-/* Programs use low descriptors (and some close them all): keep ours out
- * of their way when the limit allows. */
-static int move_fd_high(int fd)
-{
-    int high;
-    if (fd >= WRITER_MIN_FD)
-        return fd;
-    high = fcntl(fd, F_DUPFD_CLOEXEC, WRITER_MIN_FD);
-    if (high < 0)
-        return fd;
-    close(fd);
-    return high;
-}
 
 static int expand_pattern(const char *pattern, pid_t pid, unsigned seq,
                           char *out, size_t cap)
@@ -109,7 +95,7 @@ int writer_open(const char *pattern, pid_t pid)
                trace_path, strerror(errno));
         return -1;
     }
-    fd = move_fd_high(fd);
+    fd = fd_move_high(fd, true);
     fstat(fd, &st);
     trace_fd = fd;
     trace_dev = st.st_dev;
@@ -164,7 +150,7 @@ static bool writer_fd_is_ours(void)
         close(fd);
         return false;
     }
-    fd = move_fd_high(fd);
+    fd = fd_move_high(fd, true);
     trace_fd = fd;
     return true;
 }

@@ -1,6 +1,7 @@
 """Hostile programs under the tracer: many threads freeing each other's
 blocks, spawn and vfork children, a program's own SIGSEGV handler, a
-program that closes every descriptor, one that forbids new files, and
+program that closes every descriptor (and one that then opens its files
+again while libunwind needs its pipe), one that forbids new files, and
 kills at random moments. Each keeps its output and status, and leaves a
 readable trace."""
 import os
@@ -80,6 +81,37 @@ def program_that_closes_every_descriptor():
         report, _ = analyze(run.only_trace())
         eq(report["truncated"], False, "the trace was reopened by path")
         check(report["totals"]["allocs"] >= 800, "allocations after the close")
+    finally:
+        run.cleanup()
+
+
+@test
+def descriptors_numbered_as_without_the_tracer():
+    # libunwind's pipe must not take the program's lowest numbers.
+    prog = compile_prog("hostile")
+    run = same_as_native([prog, "first_fd"])
+    run.cleanup()
+
+
+@test
+def files_reopened_after_closing_everything_stay_the_programs():
+    # Stacks through code without unwind tables make libunwind check
+    # addresses with its pipe, which it reopens (closing its old numbers) when the
+    # program closed it: those numbers must not be the program's files.
+    prog = compile_prog("hostile")
+    run = Run([prog, "reopen_files", "a.txt", "b.txt"])
+    try:
+        eq((run.status, run.stdout),
+           (0, b"reopen_files done: 3 and 4, allocated\n"), "program ran")
+        for name in ("a.txt", "b.txt"):
+            with open(os.path.join(run.dir, name), "rb") as f:
+                eq(f.read(), b"the program's own data\n", name + " intact")
+        report, _ = analyze(run.only_trace())
+        eq(report["truncated"], False, "complete trace")
+        walked = [[f["function"] for f in site["frames"][:3]]
+                  for site in report["sites"] if site["live_blocks"] == 50]
+        eq(walked, [["allocate_without_cfi", "reopen_files", "main"]],
+           "the 50 blocks, their stack walked by libunwind")
     finally:
         run.cleanup()
 

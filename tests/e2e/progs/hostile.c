@@ -4,6 +4,10 @@
  *   segv_handler       its own SIGSEGV handler recovers from a fault
  *   close_all          closes every descriptor, then writes its own file
  *   no_files           closes every descriptor and forbids new files
+ *   first_fd           prints the number its first open() gets
+ *   reopen_files A B   closes all but stdio, opens A and B, allocates
+ *                      from code without unwind tables (which libunwind
+ *                      walks), writes A and B
  * Each prints a result line the test compares with the untraced run. */
 #include <fcntl.h>
 #include <pthread.h>
@@ -147,6 +151,48 @@ static int close_all(const char *path)
     return 0;
 }
 
+static int first_fd(void)
+{
+    printf("first open: %d\n", open("/dev/null", O_RDONLY));
+    return 0;
+}
+
+/* Code without unwind tables, as hand-written assembly often is: only
+ * libunwind walks past it, by the frame-pointer chain, checking each
+ * address through its pipe. */
+void *allocate_without_cfi(size_t size);
+__asm__(".text\n"
+        ".globl allocate_without_cfi\n"
+        ".type allocate_without_cfi, @function\n"
+        "allocate_without_cfi:\n"
+        "    push %rbp\n"
+        "    mov %rsp, %rbp\n"
+        "    call malloc@PLT\n"
+        "    pop %rbp\n"
+        "    ret\n"
+        ".size allocate_without_cfi, .-allocate_without_cfi\n");
+
+static int reopen_files(const char *a, const char *b)
+{
+    static const char text[] = "the program's own data\n";
+    static void *kept[50];
+    int fa, fb, n = (int)sizeof text - 1;
+    /* As a daemon does, keeping its standard streams: its files then get
+     * the numbers libunwind's pipe had. */
+    for (int fd = 3; fd < 4096; fd++)
+        close(fd);
+    fa = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    fb = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (int i = 0; i < 50; i++)
+        kept[i] = allocate_without_cfi((size_t)i + 1);
+    if (fa < 0 || fb < 0 || write(fa, text, (size_t)n) != n ||
+        write(fb, text, (size_t)n) != n)
+        return 1;
+    printf("reopen_files done: %d and %d, %s\n", fa, fb,
+           kept[49] ? "allocated" : "no memory");
+    return 0;
+}
+
 static int no_files(void)
 {
     struct rlimit none = { 0, 0 };
@@ -170,6 +216,11 @@ int main(int argc, char **argv)
         return close_all(argv[2]);
     if (strcmp(what, "no_files") == 0)
         return no_files();
-    fprintf(stderr, "usage: hostile threads16|spawn|segv_handler|close_all FILE|no_files\n");
+    if (strcmp(what, "first_fd") == 0)
+        return first_fd();
+    if (strcmp(what, "reopen_files") == 0 && argc > 3)
+        return reopen_files(argv[2], argv[3]);
+    fprintf(stderr, "usage: hostile threads16|spawn|segv_handler|"
+                    "close_all FILE|no_files|first_fd|reopen_files A B\n");
     return 2;
 }
