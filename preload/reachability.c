@@ -21,6 +21,8 @@ struct scan_range {
 
 #define MAX_EXCLUDED 4096
 #define MAPS_BUFFER (4u << 20)
+/* The kernel's default limit of mappings a process (vm.max_map_count). */
+#define MAX_READABLE 65536
 
 static struct {
     struct live_block *blocks;      /* sorted by ptr */
@@ -30,6 +32,11 @@ static struct {
     struct scan_range excluded[MAX_EXCLUDED];   /* the tracer's memory */
     size_t nexcluded;
     struct scan_range libc_data;    /* exact pointers only, see below */
+    /* Readable memory, by address, adjacent ranges merged: a block may
+     * lie in memory the program made unreadable (a PROT_NONE mapping
+     * traced as a block, a guard page it protected in a heap block). */
+    struct scan_range *readable;
+    size_t nreadable;
 } scan;
 
 static void collect_block(const struct live_block *block, void *arg)
@@ -169,6 +176,37 @@ static int find_libc_data(struct dl_phdr_info *info, size_t size, void *arg)
     return 1;
 }
 
+static void note_readable(uintptr_t start, uintptr_t end)
+{
+    struct scan_range *last = scan.nreadable ? &scan.readable[scan.nreadable - 1]
+                                             : NULL;
+    if (last && last->end == start)
+        last->end = end;
+    else if (scan.nreadable < MAX_READABLE)
+        scan.readable[scan.nreadable++] = (struct scan_range){ start, end };
+}
+
+/* The parts of [start, end) that are readable (beyond MAX_READABLE
+ * mappings, the rest counts as unreadable: never a fault). */
+static void scan_readable_words(uintptr_t start, uintptr_t end)
+{
+    size_t lo = 0, hi = scan.nreadable;
+    while (lo < hi) {              /* the first range ending after start */
+        size_t mid = lo + (hi - lo) / 2;
+        if (scan.readable[mid].end <= start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < scan.nreadable && scan.readable[i].start < end;
+         i++) {
+        uintptr_t from = start > scan.readable[i].start
+                             ? start : scan.readable[i].start;
+        uintptr_t to = end < scan.readable[i].end ? end : scan.readable[i].end;
+        scan_words(from, to);
+    }
+}
+
 static bool scan_mappings(uintptr_t stack_pointer)
 {
     char *text = arena_map(MAPS_BUFFER);
@@ -192,10 +230,14 @@ static bool scan_mappings(uintptr_t stack_pointer)
         unsigned long start, end;
         char perms[8] = "";
         int name_at = 0;
+        bool readable;
         if (next)
             *next++ = '\0';
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms,
-                   &name_at) >= 3 && perms[0] == 'r' && perms[1] == 'w') {
+        readable = sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end,
+                          perms, &name_at) >= 3 && perms[0] == 'r';
+        if (readable)
+            note_readable(start, end);
+        if (readable && perms[1] == 'w') {
             const char *name = name_at ? line + name_at : "";
             if (strcmp(name, "[heap]") == 0 || strncmp(name, "[v", 2) == 0) {
                 /* The heap's free chunks hold stale pointers; vvar and
@@ -218,7 +260,7 @@ static void scan_reached_blocks(void)
 {
     while (scan.npending > 0) {
         const struct live_block *b = &scan.blocks[scan.pending[--scan.npending]];
-        scan_words(b->ptr, b->ptr + live_block_size(b));
+        scan_readable_words(b->ptr, b->ptr + live_block_size(b));
     }
 }
 
@@ -246,7 +288,9 @@ static int64_t write_marked_survivors(void)
 int64_t reachability_write_survivors(void)
 {
     size_t cap = record_live_count() + 4096;
-    size_t bytes = cap * (sizeof *scan.blocks + 1 + sizeof *scan.pending);
+    size_t readable_bytes = MAX_READABLE * sizeof *scan.readable;
+    size_t bytes = readable_bytes +
+                   cap * (sizeof *scan.blocks + 1 + sizeof *scan.pending);
     uint8_t *memory = arena_map(bytes);
     jmp_buf registers;
     int64_t written = -1;
@@ -256,7 +300,9 @@ int64_t reachability_write_survivors(void)
     memset(&scan, 0, sizeof scan);
     scan.blocks = (struct live_block *)memory;
     scan.pending = (size_t *)(memory + cap * sizeof *scan.blocks);
-    scan.marked = memory + cap * (sizeof *scan.blocks + sizeof *scan.pending);
+    scan.readable = (struct scan_range *)(memory + cap * (sizeof *scan.blocks +
+                                                          sizeof *scan.pending));
+    scan.marked = (uint8_t *)scan.readable + readable_bytes;
     scan.cap = cap;
     /* Callee-saved registers may hold the only pointer to a block: spill
      * them onto this stack frame, which the stack scan covers. */
