@@ -21,6 +21,7 @@
 #include "arena.h"
 #include "clock.h"
 #include "counter.h"
+#include "exit_status.h"
 #include "live.h"
 #include "log.h"
 #include "modules.h"
@@ -141,6 +142,13 @@ static void finish_trace(uint32_t reason, int32_t status, bool bounded)
         stack_check_report();
     tracer_in_hook--;
     errno = saved_errno;
+}
+
+/* quick_exit runs neither exit handlers nor destructors. Registered
+ * before main, this runs after the program's own at_quick_exit handlers. */
+static void tracer_stop_at_quick_exit(void)
+{
+    finish_trace(MT_END_EXIT, exit_status_noted(0), false);
 }
 
 static void fatal_signal_handler(int signo)
@@ -329,6 +337,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     spin_lock(&snapshot_lock);
     if (start_trace_file(0) == 0) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);
+        at_quick_exit(tracer_stop_at_quick_exit);
         install_fatal_handlers();
         install_snapshot_handler();
         atomic_store(&snapshot_due_ns, (uint64_t)mt_opt.interval_ms * 1000000u);
@@ -342,8 +351,9 @@ __attribute__((constructor(101))) static void tracer_start(void)
  * (ld.so finalizes a preloaded library after the objects that use it). */
 __attribute__((destructor)) static void tracer_stop(void)
 {
-    finish_trace(MT_END_EXIT, 0, false);
+    finish_trace(MT_END_EXIT, exit_status_noted(0), false);
 }
+
 
 EXPORT void _exit(int status)
 {

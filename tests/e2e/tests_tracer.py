@@ -170,6 +170,10 @@ def ending(how, expect_status, reason, kill_after=None):
     try:
         eq(run.status, expect_status, "traced exit status")
         report, stderr = analyze(run.only_trace())
+        if reason is not None:
+            # The trace says how and with what status the process ended.
+            eq((report["end_reason"], report["end_status"]),
+               (reason, abs(expect_status)), how + ": recorded end")
         return report, stderr
     finally:
         run.cleanup()
@@ -180,6 +184,20 @@ def exit_status_and_final_records_on_exit():
     report, _ = ending("exit", 0, "exit")
     eq(report["truncated"], False, "truncated")
     eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")
+
+
+@test
+def every_way_to_exit_records_its_status():
+    for how, status in (("return3", 3), ("exit4", 4), ("errx5", 5)):
+        report, _ = ending(how, status, "exit")
+        eq(report["truncated"], False, how + ": complete")
+        eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")
+    # quick_exit runs no destructor: the trace still ends, after the
+    # program's own at_quick_exit handlers.
+    report, _ = ending("quick_exit6", 6, "exit")
+    eq(report["truncated"], False, "quick_exit: complete")
+    eq(live_site(report, "keep_at_quick_exit")["live_bytes"], 1000,
+       "the block its handler kept")
 
 
 @test

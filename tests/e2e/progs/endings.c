@@ -1,7 +1,10 @@
 /* Ends in the way argv[1] names, after keeping 4 blocks of 1000 bytes:
  * "exit" (status 0), "_exit" (status 7), "abort" (SIGABRT), "segv"
  * (SIGSEGV), "sleep" (allocates forever, for SIGKILL), "none" (never
- * allocates, returns 0). */
+ * allocates, returns 0), "return3" (main returns 3), "exit4" (exit(4)
+ * from a function), "errx5" (errx: the C library calls exit(5)),
+ * "quick_exit6" (quick_exit(6); its handler keeps one more block). */
+#include <err.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,16 @@ __attribute__((noinline)) static void tick(int i)
     kept[i % 100000] = malloc(64);
 }
 
+__attribute__((noinline)) static void exit_from_a_function(int status)
+{
+    exit(status);
+}
+
+__attribute__((noinline)) static void keep_at_quick_exit(void)
+{
+    kept[4] = malloc(1000);
+}
+
 int main(int argc, char **argv)
 {
     const char *how = argc > 1 ? argv[1] : "exit";
@@ -27,6 +40,16 @@ int main(int argc, char **argv)
     keep_four();
     if (strcmp(how, "_exit") == 0)
         _exit(7);
+    if (strcmp(how, "return3") == 0)
+        return 3;
+    if (strcmp(how, "exit4") == 0)
+        exit_from_a_function(4);
+    if (strcmp(how, "errx5") == 0)
+        errx(5, "ending as asked");
+    if (strcmp(how, "quick_exit6") == 0) {
+        at_quick_exit(keep_at_quick_exit);
+        quick_exit(6);
+    }
     if (strcmp(how, "abort") == 0)
         abort();
     if (strcmp(how, "segv") == 0)

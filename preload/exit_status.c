@@ -1,0 +1,61 @@
+/* exit_status.c - see exit_status.h. */
+#include "exit_status.h"
+
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* The C library's, declared by no header. */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+
+typedef int (*main_fn)(int, char **, char **);
+typedef int (*start_main_fn)(main_fn, int, char **, void (*)(void),
+                             void (*)(void), void (*)(void), void *);
+
+static volatile int32_t noted_status;
+static volatile bool noted;
+
+static void note_exit_status(int status, void *arg)
+{
+    (void)arg;
+    noted_status = status;
+    noted = true;
+}
+
+int32_t exit_status_noted(int32_t otherwise)
+{
+    return noted ? noted_status : otherwise;
+}
+
+/* Exit handlers run in the reverse order of their registration, and the C
+ * library's own start registers the loader's finalizer (rtld_fini) first:
+ * ours must come after it. So we register the finalizer ourselves, then
+ * our handler, and hand the real start no finalizer to register again.
+ * Nothing else changes: no frame of ours under main. */
+EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
+                             void (*init)(void), void (*fini)(void),
+                             void (*rtld_fini)(void), void *stack_end)
+{
+    start_main_fn real = (start_main_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+    if (!real)
+        abort();   /* no C library to start the program: nothing to do */
+    if (rtld_fini &&
+        __cxa_atexit((void (*)(void *))(void (*)(void))rtld_fini, NULL,
+                     NULL) == 0)
+        rtld_fini = NULL;
+    on_exit(note_exit_status, NULL);
+    return real(main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+/* quick_exit runs no exit handler and no destructor: our at_quick_exit
+ * handler ends the trace (lifecycle.c), with the status noted here. */
+EXPORT void quick_exit(int status)
+{
+    void (*real)(int) = (void (*)(int))dlsym(RTLD_NEXT, "quick_exit");
+    note_exit_status(status, NULL);
+    if (real)
+        real(status);
+    _Exit(status);
+}
