@@ -452,6 +452,23 @@ def reachability_scan_skips_memory_the_program_made_unreadable():
 
 
 @test
+def reachability_scan_finds_roots_in_sparse_mappings():
+    prog = compile_prog("sparse_roots")
+    run = Run([prog], env={"MTRACE_REACHABILITY": "1"})
+    try:
+        eq((run.status, run.stdout), (0, b"done\n"), "program ran")
+        report, _ = analyze(run.only_trace())
+        truth = {"keep_far": (1, 0), "keep_shared": (1, 0), "lose_one": (1, 1)}
+        for function, expect in truth.items():
+            sites = [s for s in report["sites"]
+                     if s["frames"][0]["function"] == function]
+            eq((sum(s["live_blocks"] for s in sites),
+                sum(s["unreachable_blocks"] for s in sites)), expect, function)
+    finally:
+        run.cleanup()
+
+
+@test
 def reachability_scan_on_real_programs():
     for argv in REAL_PROGRAMS[:3]:
         native = subprocess.run(argv, stdout=subprocess.PIPE)
