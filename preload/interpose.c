@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mmap_ranges.h"
 #include "options.h"
 #include "record.h"
 #include "trace_format.h"
@@ -199,70 +200,166 @@ EXPORT void *pvalloc(size_t size)
     return ptr;
 }
 
-/* Anonymous mappings, when MTRACE_MMAP=1. glibc's malloc maps its large
- * blocks through an internal call, so they are not counted twice. */
+/* Anonymous mappings, when MTRACE_MMAP=1: each counts like a block of the
+ * site that mapped it, piece by piece as parts of it are unmapped
+ * (mmap_ranges.h). glibc's malloc maps its large blocks through an
+ * internal call, so they are not counted twice. */
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4     /* Linux 5.7; glibc headers before 2.32 */
+#endif
 
 static inline bool mmap_traced(void)
 {
     return mt_opt.mmap && tracer_should_record();
 }
 
+static uint64_t whole_pages(uint64_t len)
+{
+    uint64_t page = (uint64_t)getpagesize();
+    return len > UINT64_MAX - (page - 1) ? UINT64_MAX & ~(page - 1)
+                                         : (len + page - 1) & ~(page - 1);
+}
+
+/* The sink's arg: whether anything was counted. */
+static void count_mapping_event(const struct mmap_event *event, void *arg)
+{
+    *(bool *)arg = true;
+    switch (event->kind) {
+    case MMAP_EV_ADDED:
+        record_block_added(event->site, event->bytes);
+        break;
+    case MMAP_EV_SPLIT:
+        record_block_split(event->site);
+        break;
+    case MMAP_EV_TRIMMED:
+        record_bytes_released(event->site, event->bytes, false);
+        break;
+    case MMAP_EV_FREED:
+        record_bytes_released(event->site, event->bytes, true);
+        break;
+    case MMAP_EV_GROWN:
+        record_block_grown(event->site, event->bytes);
+        break;
+    }
+}
+
+/* The lock is held across the system call: no other thread may map an
+ * address between the kernel freeing it and the index letting it go.
+ * tracer_in_hook stays set meanwhile, so that a signal handler's mmap on
+ * this thread passes through rather than wait for the lock. */
+static __attribute__((noinline)) void *
+traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
+            uintptr_t entry_slot)
+{
+    int saved_errno = errno;
+    bool counted = false;
+    struct mmap_sink sink = { count_mapping_event, &counted };
+    uint32_t site = 0;
+    uint64_t now;
+    void *ptr;
+
+    tracer_in_hook = 1;
+    /* Unwinding may wait for the loader's lock: never under ours. */
+    if (flags & MAP_ANONYMOUS)
+        site = record_site_of_mapping(entry_slot);
+    now = record_now_ns();
+    spin_lock(&mmap_ranges_lock);
+    errno = saved_errno;
+    ptr = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+    saved_errno = errno;
+    if (ptr != MAP_FAILED) {
+        struct mmap_piece piece = { (uintptr_t)ptr, len, now, site };
+        /* Either way, what was mapped there before (MAP_FIXED) is gone. */
+        if (site)
+            mmap_ranges_map(&piece, whole_pages(len), &sink);
+        else
+            mmap_ranges_unmap((uintptr_t)ptr, whole_pages(len), &sink);
+    }
+    spin_unlock(&mmap_ranges_lock);
+    if (counted)
+        record_mappings_changed(now);
+    tracer_in_hook = 0;
+    errno = saved_errno;
+    return ptr;
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
                   off_t offset)
 {
-    void *ptr = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
-    if (ptr != MAP_FAILED && (flags & MAP_ANONYMOUS) && mmap_traced())
-        after_alloc(ptr, len, MT_KIND_MMAP, ENTRY_SLOT());
-    return ptr;
+    if (mmap_traced())
+        return traced_mmap(addr, len, prot, flags, fd, offset, ENTRY_SLOT());
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
                     off_t offset) __attribute__((alias("mmap")));
 
-EXPORT int munmap(void *addr, size_t len)
+static __attribute__((noinline)) int traced_munmap(void *addr, size_t len)
 {
-    struct live_block block;
-    bool detached = false;
-    int rc, saved_errno;
+    int rc, saved_errno = errno;
+    bool counted = false;
+    struct mmap_sink sink = { count_mapping_event, &counted };
 
-    if (mmap_traced()) {
-        saved_errno = errno;
-        tracer_in_hook = 1;
-        detached = record_detach(addr, &block);
-        tracer_in_hook = 0;
-        errno = saved_errno;
-    }
-    rc = (int)syscall(SYS_munmap, addr, len);
-    if (!detached)
-        return rc;
-    saved_errno = errno;
     tracer_in_hook = 1;
-    if (rc != 0) {
-        record_restore(&block);
-    } else {
-        record_release(&block);
-        /* Unmapping the head of a mapping leaves its tail mapped. */
-        if (len < live_block_size(&block)) {
-            size_t page = 4096, cut = (len + page - 1) & ~(page - 1);
-            struct live_block tail = block;
-            tail.ptr += cut;
-            tail.size_site = (block.size_site & ~LIVE_SIZE_MAX) |
-                             (live_block_size(&block) - cut);
-            if (cut < live_block_size(&block))
-                record_restore(&tail);
-        }
-    }
+    spin_lock(&mmap_ranges_lock);
+    errno = saved_errno;
+    rc = (int)syscall(SYS_munmap, addr, len);
+    saved_errno = errno;
+    if (rc == 0)
+        mmap_ranges_unmap((uintptr_t)addr, whole_pages(len), &sink);
+    spin_unlock(&mmap_ranges_lock);
+    if (counted)
+        record_mappings_changed(record_now_ns());
     tracer_in_hook = 0;
     errno = saved_errno;
     return rc;
 }
 
+EXPORT int munmap(void *addr, size_t len)
+{
+    if (mmap_traced())
+        return traced_munmap(addr, len);
+    return (int)syscall(SYS_munmap, addr, len);
+}
+
+static __attribute__((noinline)) void *
+traced_mremap(void *old, size_t old_len, size_t new_len, int flags,
+              void *fixed)
+{
+    int saved_errno = errno;
+    bool counted = false;
+    struct mmap_sink sink = { count_mapping_event, &counted };
+    uint64_t now;
+    void *ptr;
+
+    tracer_in_hook = 1;
+    now = record_now_ns();
+    spin_lock(&mmap_ranges_lock);
+    errno = saved_errno;
+    ptr = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
+    saved_errno = errno;
+    if (ptr != MAP_FAILED) {
+        struct mmap_remap remap = {
+            .old_addr = (uintptr_t)old, .new_addr = (uintptr_t)ptr,
+            .old_len = old_len, .new_len = new_len,
+            /* old_len 0 duplicates a shared mapping, leaving it be. */
+            .keeps_old = (flags & MREMAP_DONTUNMAP) || old_len == 0,
+            .page = (uint64_t)getpagesize(), .now_ns = now,
+        };
+        mmap_ranges_remap(&remap, &sink);
+    }
+    spin_unlock(&mmap_ranges_lock);
+    if (counted)
+        record_mappings_changed(now);
+    tracer_in_hook = 0;
+    errno = saved_errno;
+    return ptr;
+}
+
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
-    struct live_block block;
-    bool detached = false;
-    void *fixed = NULL, *ptr;
-    int saved_errno;
+    void *fixed = NULL;
     va_list ap;
 
     if (flags & MREMAP_FIXED) {
@@ -270,25 +367,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
         fixed = va_arg(ap, void *);
         va_end(ap);
     }
-    if (mmap_traced()) {
-        saved_errno = errno;
-        tracer_in_hook = 1;
-        detached = record_detach(old, &block);
-        tracer_in_hook = 0;
-        errno = saved_errno;
-    }
-    ptr = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
-    if (!detached)
-        return ptr;
-    saved_errno = errno;
-    tracer_in_hook = 1;
-    if (ptr == MAP_FAILED) {
-        record_restore(&block);
-    } else {
-        record_release(&block);
-        record_alloc(ptr, new_len, MT_KIND_MMAP, ENTRY_SLOT());
-    }
-    tracer_in_hook = 0;
-    errno = saved_errno;
-    return ptr;
+    if (mmap_traced())
+        return traced_mremap(old, old_len, new_len, flags, fixed);
+    return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
 }

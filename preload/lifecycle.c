@@ -24,6 +24,7 @@
 #include "exit_status.h"
 #include "live.h"
 #include "log.h"
+#include "mmap_ranges.h"
 #include "modules.h"
 #include "nursery.h"
 #include "options.h"
@@ -197,8 +198,8 @@ static void install_snapshot_handler(void)
 }
 
 /* Every tracer lock, in the one order all paths respect: snapshot, sites,
- * nursery, live-table shards, then the leaf locks (arena, pending module
- * map) that are taken inside the others. */
+ * nursery, live-table shards, mmap ranges, then the leaf locks (arena,
+ * pending module map) that are taken inside the others. */
 static void fork_prepare(void)
 {
     if (atomic_load(&tracer_state) != TRACER_ACTIVE)
@@ -208,6 +209,7 @@ static void fork_prepare(void)
     spin_lock(&sites_lock);
     spin_lock(&nursery_lock);
     live_lock_all();
+    spin_lock(&mmap_ranges_lock);
     spin_lock(&arena_lock);
     spin_lock(&modules_pending_lock);
     fork_locked = true;
@@ -217,6 +219,7 @@ static void fork_unlock_leaves(void)
 {
     spin_unlock(&modules_pending_lock);
     spin_unlock(&arena_lock);
+    spin_unlock(&mmap_ranges_lock);
     live_unlock_all();
     spin_unlock(&nursery_lock);
     spin_unlock(&sites_lock);

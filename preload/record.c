@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "counter.h"
+#include "mmap_ranges.h"
 #include "modules.h"
 #include "nursery.h"
 #include "options.h"
@@ -300,18 +301,109 @@ void record_restore(const struct live_block *block)
                 block->birth_ns, &replaced, &stored);
 }
 
+uint32_t record_site_of_mapping(uintptr_t entry_slot)
+{
+    struct site *site = site_of_alloc(entry_slot, MT_KIND_MMAP);
+    return site ? site->id : 0;
+}
+
+uint64_t record_now_ns(void)
+{
+    return clock_tracer_ns() - tracer_origin_ns;
+}
+
+void record_block_added(uint32_t site_id, uint64_t bytes)
+{
+    struct site *site = sites_by_id(site_id);
+    if (site)
+        count_alloc(site, bytes);
+}
+
+void record_block_split(uint32_t site_id)
+{
+    struct site *site = sites_by_id(site_id);
+    if (!site)
+        return;
+    counter_add(&site->allocs, 1, counters_shared());
+    sites_mark_dirty(site);
+}
+
+void record_block_grown(uint32_t site_id, uint64_t bytes)
+{
+    struct site *site = sites_by_id(site_id);
+    bool shared = counters_shared();
+    uint64_t live;
+    if (!site)
+        return;
+    live = counter_add(&global_live_bytes, bytes, shared);
+    counter_raise(&global_peak_bytes, live, shared);
+    live = counter_add(&site->live_bytes, bytes, shared);
+    counter_raise(&site->peak_live_bytes, live, shared);
+    counter_add(&site->bytes_allocated, bytes, shared);
+    sites_mark_dirty(site);
+}
+
+void record_bytes_released(uint32_t site_id, uint64_t bytes,
+                           bool whole_block)
+{
+    struct site *site = sites_by_id(site_id);
+    bool shared = counters_shared();
+    if (!site)
+        return;
+    counter_sub(&global_live_bytes, bytes, shared);
+    if (whole_block) {
+        sites_count_free(site, bytes, shared);
+    } else {
+        counter_sub(&site->live_bytes, bytes, shared);
+        sites_mark_dirty(site);
+    }
+}
+
+void record_mappings_changed(uint64_t now_ns)
+{
+    after_counting(now_ns);
+}
+
+struct piece_walk {
+    void (*fn)(const struct live_block *, void *);
+    void *arg;
+};
+
+/* A piece as the live table would hand it out. Pieces of 1 TiB or more
+ * show the live table's largest size, as record_alloc clamps a block. */
+static void piece_as_block(const struct mmap_piece *piece, void *arg)
+{
+    struct piece_walk *walk = arg;
+    uint64_t size = piece->len > LIVE_SIZE_MAX ? LIVE_SIZE_MAX : piece->len;
+    struct live_block block = {
+        .ptr = piece->start,
+        .birth_ns = piece->birth_ns & ~(LIVE_BIRTH_UNIT_NS - 1),
+        .size_site = (uint64_t)piece->site << LIVE_SIZE_BITS | size,
+    };
+    walk->fn(&block, walk->arg);
+}
+
 void record_for_each_live(void (*fn)(const struct live_block *, void *),
                           void *arg, bool bounded)
 {
+    struct piece_walk walk = { fn, arg };
     live_for_each(fn, arg, bounded);
     /* Another thread's nursery is handed over at its next call. */
     if (nursery_mine)
         nursery_for_each(fn, arg, false);
+    if (!mt_opt.mmap)
+        return;
+    if (bounded ? spin_lock_bounded(&mmap_ranges_lock, 1000)
+                : (spin_lock(&mmap_ranges_lock), true)) {
+        mmap_ranges_for_each(piece_as_block, &walk);
+        spin_unlock(&mmap_ranges_lock);
+    }
 }
 
 size_t record_live_count(void)
 {
-    return live_count() + (nursery_mine ? nursery_count() : 0);
+    return live_count() + (nursery_mine ? nursery_count() : 0) +
+           (mt_opt.mmap ? mmap_ranges_count() : 0);
 }
 
 uint64_t record_live_bytes(void)

@@ -34,8 +34,35 @@ bool record_detach(void *ptr, struct live_block *block);
 void record_release(const struct live_block *block);
 void record_restore(const struct live_block *block);
 
-/* Every block live: the live table's, and the nursery's when this thread
- * owns it (nursery.h). `bounded` as live_for_each's. */
+/* Pieces of traced mappings (MTRACE_MMAP) live in mmap_ranges.h's index,
+ * not the live table: an unmap may take any part of them. These count
+ * what happens to them, by site id; the counting ones neither unwind nor
+ * take a lock, so they may run under mmap_ranges_lock. */
+
+/* The site of the mapping being made (kind MT_KIND_MMAP), 0 when none.
+ * Unwinds: call it before taking mmap_ranges_lock. */
+uint32_t record_site_of_mapping(uintptr_t entry_slot);
+/* The tracer's time now, as births and snapshots count it. */
+uint64_t record_now_ns(void);
+/* A new block of `bytes`: one alloc, bytes allocated, live bytes, peaks. */
+void record_block_added(uint32_t site_id, uint64_t bytes);
+/* A block cut in two: the second part is a block of its own, one more
+ * alloc; its bytes were counted with the first. */
+void record_block_split(uint32_t site_id);
+/* A live block `bytes` larger: live bytes, bytes allocated, peaks; the
+ * same block, so no alloc. */
+void record_block_grown(uint32_t site_id, uint64_t bytes);
+/* `bytes` of a live block gone; `whole_block`: nothing of it is left,
+ * one free. */
+void record_bytes_released(uint32_t site_id, uint64_t bytes,
+                           bool whole_block);
+/* After counting a change to the pieces, outside mmap_ranges_lock: a
+ * snapshot if one is due. */
+void record_mappings_changed(uint64_t now_ns);
+
+/* Every block live: the live table's, the nursery's when this thread
+ * owns it (nursery.h), and the pieces of traced mappings. `bounded` as
+ * live_for_each's. */
 void record_for_each_live(void (*fn)(const struct live_block *, void *),
                           void *arg, bool bounded);
 size_t record_live_count(void);

@@ -15,6 +15,7 @@
     X(model_suite) \
     X(json_write_suite) \
     X(live_suite) \
+    X(mmap_ranges_suite) \
     X(sites_suite) \
     X(options_suite) \
     X(symbols_suite) \
