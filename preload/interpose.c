@@ -1,8 +1,8 @@
 /*
  * interpose.c - the allocator entry points libmtrace.so exports. Each one
- * calls glibc's own implementation (__libc_malloc and friends, which need
- * no dlsym and so no bootstrap arena), then records the result. errno is
- * what the real call left, never what the tracer did.
+ * calls the program's allocator (real_alloc.h: glibc's, or the one it is
+ * linked with), then records the result. errno is what the real call
+ * left, never what the tracer did.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,17 +14,10 @@
 
 #include "mmap_ranges.h"
 #include "options.h"
+#include "real_alloc.h"
 #include "record.h"
 #include "trace_format.h"
 #include "tracer.h"
-
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *ptr);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void *__libc_memalign(size_t align, size_t size);
-extern void *__libc_valloc(size_t size);
-extern void *__libc_pvalloc(size_t size);
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -51,7 +44,7 @@ static void after_failure(size_t size)
 
 EXPORT void *malloc(size_t size)
 {
-    void *ptr = __libc_malloc(size);
+    void *ptr = real_alloc.malloc(size);
     if (likely(ptr)) {
         if (tracer_should_record())
             after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
@@ -70,12 +63,12 @@ EXPORT void free(void *ptr)
         tracer_in_hook = 0;
         errno = saved_errno;
     }
-    __libc_free(ptr);
+    real_alloc.free(ptr);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
 {
-    void *ptr = __libc_calloc(n, size);
+    void *ptr = real_alloc.calloc(n, size);
     if (likely(ptr)) {
         if (tracer_should_record())
             after_alloc(ptr, n * size, MT_KIND_HEAP, ENTRY_SLOT());
@@ -96,7 +89,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
     int saved_errno;
 
     if (!old) {
-        ptr = __libc_realloc(NULL, size);
+        ptr = real_alloc.realloc(NULL, size);
         if (!ptr && size)
             after_failure(size);
         return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
@@ -108,7 +101,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
     detached = record_detach(old, &block);
     tracer_in_hook = 0;
     errno = saved_errno;
-    ptr = __libc_realloc(old, size);
+    ptr = real_alloc.realloc(old, size);
     saved_errno = errno;
     tracer_in_hook = 1;
     if (ptr || size == 0) {
@@ -130,7 +123,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
 EXPORT void *realloc(void *old, size_t size)
 {
     if (!tracer_should_record())
-        return __libc_realloc(old, size);
+        return real_alloc.realloc(old, size);
     return traced_realloc(old, size, ENTRY_SLOT());
 }
 
@@ -146,7 +139,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 EXPORT void *memalign(size_t align, size_t size)
 {
-    void *ptr = __libc_memalign(align, size);
+    void *ptr = real_alloc.memalign(align, size);
     if (likely(ptr)) {
         if (tracer_should_record())
             after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
@@ -172,7 +165,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
     if (align % sizeof(void *) != 0 || align == 0 ||
         ((align / sizeof(void *)) & (align / sizeof(void *) - 1)) != 0)
         return EINVAL;
-    ptr = __libc_memalign(align, size);
+    ptr = real_alloc.memalign(align, size);
     if (!ptr) {
         if (size && tracer_should_record())
             after_failure(size);
@@ -186,7 +179,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 EXPORT void *valloc(size_t size)
 {
-    void *ptr = __libc_valloc(size);
+    void *ptr = real_alloc.valloc(size);
     if (ptr && tracer_should_record())
         after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
@@ -194,7 +187,7 @@ EXPORT void *valloc(size_t size)
 
 EXPORT void *pvalloc(size_t size)
 {
-    void *ptr = __libc_pvalloc(size);
+    void *ptr = real_alloc.pvalloc(size);
     if (ptr && tracer_should_record())
         after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;

@@ -30,6 +30,7 @@
 #include "options.h"
 #include "procfs.h"
 #include "reachability.h"
+#include "real_alloc.h"
 #include "record.h"
 #include "sites.h"
 #include "snapshot.h"
@@ -303,6 +304,17 @@ EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     return real_pthread_create(thread, attr, start, arg);
 }
 
+/* Chromium, for one, defines malloc in its executable: no call reaches
+ * ours, and an empty trace would say nothing of why. */
+static void warn_if_shadowed(void)
+{
+    const char *other = real_alloc_shadowed_by();
+    if (other)
+        mt_log("%s has its own malloc, which the program calls instead of "
+               "libmtrace.so's: its heap cannot be traced",
+               *other ? other : exe_path);
+}
+
 __attribute__((constructor(101))) static void tracer_start(void)
 {
     struct timespec ts;
@@ -341,6 +353,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     if (start_trace_file(0) == 0) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);
         at_quick_exit(tracer_stop_at_quick_exit);
+        warn_if_shadowed();
         install_fatal_handlers();
         install_snapshot_handler();
         atomic_store(&snapshot_due_ns, (uint64_t)mt_opt.interval_ms * 1000000u);

@@ -42,8 +42,9 @@ def eq(actual, expected, what):
                       (what, expected, actual))
 
 
-def compile_prog(name):
-    """Builds tests/e2e/progs/NAME.{c,cpp} into BUILD/e2e/NAME (cached)."""
+def compile_prog(name, libs=()):
+    """Builds tests/e2e/progs/NAME.{c,cpp} into BUILD/e2e/NAME (cached),
+    linked with LIBS (e.g. ["-ljemalloc"])."""
     os.makedirs(BIN, exist_ok=True)
     out = os.path.join(BIN, name)
     for ext, cc, extra in ((".c", "gcc", ["-pthread"]), (".cpp", "g++", [])):
@@ -53,7 +54,7 @@ def compile_prog(name):
                     os.path.getmtime(out) < os.path.getmtime(src)):
                 subprocess.run([cc, "-O1", "-g", "-fno-omit-frame-pointer",
                                 "-fno-optimize-sibling-calls", "-o", out, src]
-                               + extra, check=True)
+                               + extra + list(libs), check=True)
             return out
     raise Failure("no program " + name)
 

@@ -1,9 +1,10 @@
 """Hostile programs under the tracer: many threads freeing each other's
 blocks, spawn and vfork children, a program's own SIGSEGV handler, a
-program that closes every descriptor (and one that then opens its files
-again while libunwind needs its pipe), one that forbids new files, and
-kills at random moments. Each keeps its output and status, and leaves a
-readable trace."""
+program linked with its own allocator (jemalloc) and one that defines
+malloc itself, a program that closes every descriptor (and one that then
+opens its files again while libunwind needs its pipe), one that forbids
+new files, and kills at random moments. Each keeps its output and status,
+and leaves a readable trace."""
 import os
 import random
 import subprocess
@@ -112,6 +113,45 @@ def files_reopened_after_closing_everything_stay_the_programs():
                   for site in report["sites"] if site["live_blocks"] == 50]
         eq(walked, [["allocate_without_cfi", "reopen_files", "main"]],
            "the 50 blocks, their stack walked by libunwind")
+    finally:
+        run.cleanup()
+
+
+@test
+def program_linked_with_its_own_allocator_keeps_it():
+    # jemalloc's malloc_usable_size on a block glibc gave (the tracer
+    # called glibc's allocator) crashed the program.
+    prog = compile_prog("own_allocator", libs=["-ljemalloc"])
+    run = same_as_native([prog])
+    try:
+        eq(run.stdout, b"own allocator: 1400 of 1400 blocks as big as asked\n",
+           "output")
+        report, _ = analyze(run.only_trace())
+        kept = [s for s in report["sites"]
+                if s["frames"][0]["function"] == "keep_one"]
+        eq([(s["live_blocks"], s["live_bytes"]) for s in kept], [(1, 1000)],
+           "the block kept")
+        # main's 1600 (8 a round: realloc counts as one more), keep_one's,
+        # stdout's buffer; every block of main's freed.
+        totals = report["totals"]
+        eq((totals["allocs"], totals["frees"], totals["live_blocks"]),
+           (1602, 1600, 2), "every call seen")
+    finally:
+        run.cleanup()
+
+
+@test
+def program_with_malloc_in_its_executable_is_told_why_nothing_is_traced():
+    prog = compile_prog("malloc_in_program")
+    run = same_as_native([prog])
+    try:
+        eq(run.stdout, b"its own malloc: 101 calls\n", "its malloc ran")
+        lines = [l for l in run.stderr.decode().splitlines()
+                 if "has its own malloc" in l]
+        eq(len(lines), 1, "one line on stderr")
+        check(prog in lines[0], "naming the executable: " + lines[0])
+        report, _ = analyze(run.only_trace())
+        eq(report["totals"]["allocs"], 0, "nothing reached the tracer")
     finally:
         run.cleanup()
 

@@ -1,0 +1,39 @@
+/*
+ * real_alloc.h - the allocator our entry points hand each call to: the
+ * next definition of malloc after libmtrace.so in the program's lookup
+ * order. That is glibc's in most programs, but jemalloc's or tcmalloc's in
+ * one linked with them, which must keep getting its own: handed glibc's
+ * blocks, a program linked with jemalloc died in its first
+ * malloc_usable_size (jemalloc's, as we do not interpose it).
+ *
+ * Resolved at the first call of any entry point, by dlsym(RTLD_NEXT),
+ * which allocates nothing when it succeeds; should it ever allocate,
+ * that nested call goes to glibc's. The functions an allocator may lack
+ * (valloc, pvalloc) are taken only from the object that gave malloc, and
+ * otherwise made from its memalign, never mixed with another allocator.
+ */
+#ifndef MTRACE_REAL_ALLOC_H
+#define MTRACE_REAL_ALLOC_H
+
+#include <stddef.h>
+
+struct real_alloc {
+    void *(*malloc)(size_t size);
+    void (*free)(void *ptr);
+    void *(*calloc)(size_t n, size_t size);
+    void *(*realloc)(void *ptr, size_t size);
+    void *(*memalign)(size_t align, size_t size);
+    void *(*valloc)(size_t size);
+    void *(*pvalloc)(size_t size);
+};
+
+/* Each starts as a stub that resolves them all, then calls the real one:
+ * no test on the way of any later call. */
+extern struct real_alloc real_alloc;
+
+/* The object whose malloc the program's calls reach instead of ours (its
+ * executable, which comes first in the lookup order, may define one):
+ * its path ("" for the executable), or NULL when they reach ours. */
+const char *real_alloc_shadowed_by(void);
+
+#endif
