@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "tracer.h"
+
 #define EXPORT __attribute__((visibility("default")))
 
 /* The C library's, declared by no header. */
@@ -15,25 +17,30 @@ typedef int (*start_main_fn)(main_fn, int, char **, void (*)(void),
                              void (*)(void), void (*)(void), void *);
 
 static volatile int32_t noted_status;
-static volatile bool noted;
+static volatile bool status_was_noted;
+/* Looked up before main: quick_exit may be called from a signal handler,
+ * where dlsym (the loader's lock) is not safe. */
+static void (*real_quick_exit)(int);
 
 static void note_exit_status(int status, void *arg)
 {
     (void)arg;
     noted_status = status;
-    noted = true;
+    status_was_noted = true;
 }
 
 int32_t exit_status_noted(int32_t otherwise)
 {
-    return noted ? noted_status : otherwise;
+    return status_was_noted ? noted_status : otherwise;
 }
 
 /* Exit handlers run in the reverse order of their registration, and the C
  * library's own start registers the loader's finalizer (rtld_fini) first:
  * ours must come after it. So we register the finalizer ourselves, then
  * our handler, and hand the real start no finalizer to register again.
- * Nothing else changes: no frame of ours under main. */
+ * The call to it is a tail call: no frame of ours under main. Untraced
+ * (MTRACE_DISABLE, an output that could not be created), nothing of this
+ * is done. */
 EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
                              void (*init)(void), void (*fini)(void),
                              void (*rtld_fini)(void), void *stack_end)
@@ -41,11 +48,15 @@ EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
     start_main_fn real = (start_main_fn)dlsym(RTLD_NEXT, "__libc_start_main");
     if (!real)
         abort();   /* no C library to start the program: nothing to do */
-    if (rtld_fini &&
-        __cxa_atexit((void (*)(void *))(void (*)(void))rtld_fini, NULL,
-                     NULL) == 0)
-        rtld_fini = NULL;
-    on_exit(note_exit_status, NULL);
+    if (atomic_load_explicit(&tracer_state, memory_order_relaxed) ==
+        TRACER_ACTIVE) {
+        real_quick_exit = (void (*)(int))dlsym(RTLD_NEXT, "quick_exit");
+        if (rtld_fini &&
+            __cxa_atexit((void (*)(void *))(void (*)(void))rtld_fini, NULL,
+                         NULL) == 0)
+            rtld_fini = NULL;
+        on_exit(note_exit_status, NULL);
+    }
     return real(main, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
@@ -53,8 +64,10 @@ EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
  * handler ends the trace (lifecycle.c), with the status noted here. */
 EXPORT void quick_exit(int status)
 {
-    void (*real)(int) = (void (*)(int))dlsym(RTLD_NEXT, "quick_exit");
+    void (*real)(int) = real_quick_exit;
     note_exit_status(status, NULL);
+    if (!real)   /* started without our __libc_start_main (dlopen) */
+        real = (void (*)(int))dlsym(RTLD_NEXT, "quick_exit");
     if (real)
         real(status);
     _Exit(status);

@@ -121,6 +121,11 @@ static void finish_trace(uint32_t reason, int32_t status, bool bounded)
 
     if (getpid() != traced_pid)    /* a vfork child shares our memory */
         return;
+    /* A signal handler that exits (quick_exit is allowed there) may have
+     * interrupted this very thread inside the tracer, holding any of its
+     * locks: take none that can wait forever. */
+    if (tracer_in_hook)
+        bounded = true;
     if (!atomic_compare_exchange_strong(&tracer_state, &expected,
                                         TRACER_FINISHED))
         return;
@@ -369,7 +374,6 @@ __attribute__((destructor)) static void tracer_stop(void)
 {
     finish_trace(MT_END_EXIT, exit_status_noted(0), false);
 }
-
 
 EXPORT void _exit(int status)
 {

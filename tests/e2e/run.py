@@ -14,6 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_lib  # noqa: E402
 # Each module registers its tests with @e2e_lib.test when imported.
 import tests_tracer  # noqa: E402,F401
+import tests_endings  # noqa: E402,F401
+import tests_reachability  # noqa: E402,F401
 import tests_hostile  # noqa: E402,F401
 import tests_verdicts  # noqa: E402,F401
 import tests_reports  # noqa: E402,F401

@@ -3,12 +3,16 @@
  * (SIGSEGV), "sleep" (allocates forever, for SIGKILL), "none" (never
  * allocates, returns 0), "return3" (main returns 3), "exit4" (exit(4)
  * from a function), "errx5" (errx: the C library calls exit(5)),
- * "quick_exit6" (quick_exit(6); its handler keeps one more block). */
+ * "quick_exit6" (quick_exit(6); its handler keeps one more block),
+ * "quick_exit_from_handler USEC" (allocates until a timer's handler
+ * calls quick_exit(9) USEC microseconds in, wherever the program is,
+ * the tracer's own code included). */
 #include <err.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +36,23 @@ __attribute__((noinline)) static void keep_at_quick_exit(void)
     kept[4] = malloc(1000);
 }
 
+static void quick_exit_now(int sig)
+{
+    (void)sig;
+    quick_exit(9);
+}
+
+__attribute__((noinline)) static int allocate_until_the_timer(long usec)
+{
+    struct itimerval when = { { 0, 0 }, { 0, usec } };
+    signal(SIGALRM, quick_exit_now);
+    setitimer(ITIMER_REAL, &when, NULL);
+    for (unsigned i = 4;; i++) {
+        free(kept[i % 100000]);
+        kept[i % 100000] = malloc(16 + i % 4096);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *how = argc > 1 ? argv[1] : "exit";
@@ -46,6 +67,8 @@ int main(int argc, char **argv)
         exit_from_a_function(4);
     if (strcmp(how, "errx5") == 0)
         errx(5, "ending as asked");
+    if (strcmp(how, "quick_exit_from_handler") == 0 && argc > 2)
+        return allocate_until_the_timer(atol(argv[2]));
     if (strcmp(how, "quick_exit6") == 0) {
         at_quick_exit(keep_at_quick_exit);
         quick_exit(6);
