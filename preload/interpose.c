@@ -195,16 +195,19 @@ EXPORT void *pvalloc(size_t size)
 
 /* Anonymous mappings, when MTRACE_MMAP=1: each counts like a block of the
  * site that mapped it, piece by piece as parts of it are unmapped
- * (mmap_ranges.h). glibc's malloc maps its large blocks through an
- * internal call, so they are not counted twice. */
+ * (mmap_ranges.h). An allocator's own mappings are not counted twice:
+ * glibc's malloc maps through an internal call, and the calls of any
+ * other are let through (real_alloc_owns_code). */
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4     /* Linux 5.7; glibc headers before 2.32 */
 #endif
 
-static inline bool mmap_traced(void)
+/* caller: the return address of the entry point's call. */
+static inline bool mmap_traced(uintptr_t caller)
 {
-    return mt_opt.mmap && tracer_should_record();
+    return mt_opt.mmap && tracer_should_record() &&
+           !real_alloc_owns_code(caller);
 }
 
 static uint64_t whole_pages(uint64_t len)
@@ -280,7 +283,7 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
                   off_t offset)
 {
-    if (mmap_traced())
+    if (mmap_traced((uintptr_t)__builtin_return_address(0)))
         return traced_mmap(addr, len, prot, flags, fd, offset, ENTRY_SLOT());
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 }
@@ -311,7 +314,7 @@ static __attribute__((noinline)) int traced_munmap(void *addr, size_t len)
 
 EXPORT int munmap(void *addr, size_t len)
 {
-    if (mmap_traced())
+    if (mmap_traced((uintptr_t)__builtin_return_address(0)))
         return traced_munmap(addr, len);
     return (int)syscall(SYS_munmap, addr, len);
 }
@@ -360,7 +363,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
         fixed = va_arg(ap, void *);
         va_end(ap);
     }
-    if (mmap_traced())
+    if (mmap_traced((uintptr_t)__builtin_return_address(0)))
         return traced_mremap(old, old_len, new_len, flags, fixed);
     return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
 }

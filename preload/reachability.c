@@ -184,7 +184,10 @@ static void scan_root(uintptr_t start, uintptr_t end, bool private_pages)
         scan_touched_words(start, gap_end, private_pages);
         if (gap_end == end)
             break;
-        start = gap_end + live_block_size(&scan.blocks[i]);
+        /* Never back: a block inside another (a mapping an allocator
+         * carved up) must not reopen what the outer one covers. */
+        if (gap_end + live_block_size(&scan.blocks[i]) > start)
+            start = gap_end + live_block_size(&scan.blocks[i]);
     }
 }
 

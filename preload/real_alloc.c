@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stack.h"
+
 extern void *__libc_malloc(size_t size);
 extern void __libc_free(void *ptr);
 extern void *__libc_calloc(size_t n, size_t size);
@@ -18,6 +20,14 @@ extern void *__libc_valloc(size_t size);
 extern void *__libc_pvalloc(size_t size);
 
 static bool resolve(void);
+
+/* The code of an allocator other than glibc's: empty when glibc's. */
+static struct code_range foreign_code;
+
+bool real_alloc_owns_code(uintptr_t addr)
+{
+    return addr >= foreign_code.start && addr < foreign_code.end;
+}
 
 static void *first_malloc(size_t size)
 {
@@ -128,6 +138,8 @@ static bool resolve(void)
         valloc_fn = __libc_valloc;
         pvalloc_fn = __libc_pvalloc;
     }
+    if (malloc_fn != __libc_malloc)
+        code_range_of((uintptr_t)malloc_fn, &foreign_code);
     if (!valloc_fn || !same_object((void *)valloc_fn, (void *)malloc_fn))
         valloc_fn = valloc_from_memalign;
     if (!pvalloc_fn || !same_object((void *)pvalloc_fn, (void *)malloc_fn))

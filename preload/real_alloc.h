@@ -15,7 +15,9 @@
 #ifndef MTRACE_REAL_ALLOC_H
 #define MTRACE_REAL_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct real_alloc {
     void *(*malloc)(size_t size);
@@ -30,6 +32,12 @@ struct real_alloc {
 /* Each starts as a stub that resolves them all, then calls the real one:
  * no test on the way of any later call. */
 extern struct real_alloc real_alloc;
+
+/* Whether code at addr belongs to the program's allocator when that is
+ * not glibc's: jemalloc and tcmalloc map their memory through mmap's PLT
+ * entry (glibc's malloc calls the kernel directly), and MTRACE_MMAP must
+ * not count those mappings again, as blocks around the blocks in them. */
+bool real_alloc_owns_code(uintptr_t addr);
 
 /* The object whose malloc the program's calls reach instead of ours (its
  * executable, which comes first in the lookup order, may define one):

@@ -1,7 +1,8 @@
 /* Linked with jemalloc (-ljemalloc), whose malloc_usable_size the tracer
  * does not interpose: every block must stay jemalloc's. Each entry point
- * once per round, 200 rounds, every block measured and freed; one block
- * of 1000 bytes kept from keep_one. */
+ * once per round, 200 rounds, every block measured and freed; 8 blocks of
+ * 1 MiB, for which jemalloc maps memory of its own, held at once, then
+ * freed; one block of 1000 bytes kept from keep_one. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,11 @@ __attribute__((noinline)) static void keep_one(void)
 
 int main(void)
 {
+    void *big[8];
     size_t usable = 0;
+    for (int k = 0; k < 8; k++)
+        if (!(big[k] = malloc(1 << 20)))
+            return 1;
     for (int i = 0; i < 200; i++) {
         void *blocks[7], *aligned = NULL;
         size_t n = 16 + (size_t)i * 8;
@@ -35,6 +40,8 @@ int main(void)
             free(blocks[b]);
         }
     }
+    for (int k = 0; k < 8; k++)
+        free(big[k]);
     keep_one();
     printf("own allocator: %zu of 1400 blocks as big as asked\n", usable);
     return 0;
