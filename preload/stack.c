@@ -61,10 +61,14 @@ void stack_init(void)
 size_t stack_capture_slow(uintptr_t *frames, size_t depth)
 {
     void *raw[MT_MAX_FRAMES + STACK_OWN_FRAMES_MAX];
-    int n = unw_backtrace(raw, (int)(depth + STACK_OWN_FRAMES_MAX));
-    int skip = 0;
+    int n, skip = 0;
     size_t kept;
 
+    /* Its pipe's numbers taken by the program: no stack rather than a
+     * byte read from the program's file. */
+    if (!unwind_pipe_ready())
+        return 0;
+    n = unw_backtrace(raw, (int)(depth + STACK_OWN_FRAMES_MAX));
     while (skip < n && (uintptr_t)raw[skip] >= own_text.start &&
            (uintptr_t)raw[skip] < own_text.end)
         skip++;

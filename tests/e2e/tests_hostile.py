@@ -97,24 +97,33 @@ def descriptors_numbered_as_without_the_tracer():
 @test
 def files_reopened_after_closing_everything_stay_the_programs():
     # Stacks through code without unwind tables make libunwind check
-    # addresses with its pipe, which it reopens (closing its old numbers) when the
-    # program closed it: those numbers must not be the program's files.
+    # addresses with its pipe, which it reopens (closing its old numbers)
+    # when the program closed it: those numbers must not be the program's
+    # files, whether they are the lowest (3, 4) or, with 500 descriptors
+    # open, the ones the tracer moved the pipe to.
     prog = compile_prog("hostile")
-    run = Run([prog, "reopen_files", "a.txt", "b.txt"])
-    try:
-        eq((run.status, run.stdout),
-           (0, b"reopen_files done: 3 and 4, allocated\n"), "program ran")
-        for name in ("a.txt", "b.txt"):
-            with open(os.path.join(run.dir, name), "rb") as f:
-                eq(f.read(), b"the program's own data\n", name + " intact")
-        report, _ = analyze(run.only_trace())
-        eq(report["truncated"], False, "complete trace")
-        walked = [[f["function"] for f in site["frames"][:3]]
-                  for site in report["sites"] if site["live_blocks"] == 50]
-        eq(walked, [["allocate_without_cfi", "reopen_files", "main"]],
-           "the 50 blocks, their stack walked by libunwind")
-    finally:
-        run.cleanup()
+    for mode, fds, walked in (("reopen_files", b"3 and 4", 50),
+                              ("reopen_many", b"500 and 501", 0)):
+        run = Run([prog, mode, "a.txt", "b.txt"])
+        try:
+            eq((run.status, run.stdout),
+               (0, b"reopen_files done: " + fds + b", allocated\n"),
+               mode + " ran")
+            for name in ("a.txt", "b.txt"):
+                with open(os.path.join(run.dir, name), "rb") as f:
+                    eq(f.read(), b"the program's own data\n",
+                       mode + ": " + name + " intact")
+            report, _ = analyze(run.only_trace())
+            eq(report["truncated"], False, "complete trace")
+            # With its pipe's numbers the program's, libunwind is not
+            # asked: those 50 blocks have no stack rather than a byte
+            # read from the program's file.
+            found = [[f["function"] for f in site["frames"][:3]]
+                     for site in report["sites"] if site["live_blocks"] == 50]
+            expect = [["allocate_without_cfi", "reopen_files", "main"]]
+            eq(found, expect if walked else [[]], mode + ": their stack")
+        finally:
+            run.cleanup()
 
 
 @test

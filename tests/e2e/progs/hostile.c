@@ -8,6 +8,9 @@
  *   reopen_files A B   closes all but stdio, opens A and B, allocates
  *                      from code without unwind tables (which libunwind
  *                      walks), writes A and B
+ *   reopen_many A B    the same, with 500 descriptors open first, so that
+ *                      A and B get the numbers the tracer moved
+ *                      libunwind's pipe to
  * Each prints a result line the test compares with the untraced run. */
 #include <fcntl.h>
 #include <pthread.h>
@@ -172,7 +175,7 @@ __asm__(".text\n"
         "    ret\n"
         ".size allocate_without_cfi, .-allocate_without_cfi\n");
 
-static int reopen_files(const char *a, const char *b)
+static int reopen_files(const char *a, const char *b, int fill_to)
 {
     static const char text[] = "the program's own data\n";
     static void *kept[50];
@@ -181,6 +184,8 @@ static int reopen_files(const char *a, const char *b)
      * the numbers libunwind's pipe had. */
     for (int fd = 3; fd < 4096; fd++)
         close(fd);
+    while (fill_to > 3 && open("/dev/null", O_RDONLY) < fill_to - 1)
+        ;
     fa = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     fb = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     for (int i = 0; i < 50; i++)
@@ -219,8 +224,11 @@ int main(int argc, char **argv)
     if (strcmp(what, "first_fd") == 0)
         return first_fd();
     if (strcmp(what, "reopen_files") == 0 && argc > 3)
-        return reopen_files(argv[2], argv[3]);
+        return reopen_files(argv[2], argv[3], 0);
+    if (strcmp(what, "reopen_many") == 0 && argc > 3)
+        return reopen_files(argv[2], argv[3], 500);
     fprintf(stderr, "usage: hostile threads16|spawn|segv_handler|"
-                    "close_all FILE|no_files|first_fd|reopen_files A B\n");
+                    "close_all FILE|no_files|first_fd|reopen_files A B|"
+                    "reopen_many A B\n");
     return 2;
 }
