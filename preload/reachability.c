@@ -27,8 +27,7 @@ struct scan_range {
 /* Ranges from this size up are read only where pages were ever touched:
  * a JIT's or a VM's large reservation is mostly never-touched pages, and
  * reading them cost 0.4 s a GiB (java: exit 5x slower with the scan). */
-#define PAGE 4096u
-#define SPARSE_MIN (64 * PAGE)
+#define SPARSE_MIN_PAGES 64
 #define PAGEMAP_CHUNK 512               /* pages whose entries one read gets */
 #define PAGEMAP_PRESENT (UINT64_C(1) << 63)
 #define PAGEMAP_SWAPPED (UINT64_C(1) << 62)
@@ -47,6 +46,8 @@ static struct {
     struct scan_range *readable;
     size_t nreadable;
     int pagemap_fd;                 /* /proc/self/pagemap, or -1 */
+    uintptr_t page_size;
+    bool readable_complete;         /* every mapping fit in `readable` */
 } scan;
 
 static void collect_block(const struct live_block *block, void *arg)
@@ -137,30 +138,32 @@ static void scan_touched_words(uintptr_t start, uintptr_t end,
                                bool private_pages)
 {
     uint64_t entries[PAGEMAP_CHUNK];
-    uintptr_t page = start & ~(uintptr_t)(PAGE - 1);
+    uintptr_t page_size = scan.page_size;
+    uintptr_t page = start & ~(page_size - 1);
 
-    if (!private_pages || scan.pagemap_fd < 0 || end - start < SPARSE_MIN) {
+    if (!private_pages || scan.pagemap_fd < 0 ||
+        end - start < SPARSE_MIN_PAGES * page_size) {
         scan_words(start, end);
         return;
     }
     while (page < end) {
-        size_t want = (end - page + PAGE - 1) / PAGE;
+        size_t want = (end - page + page_size - 1) / page_size;
         ssize_t got;
         if (want > PAGEMAP_CHUNK)
             want = PAGEMAP_CHUNK;
         got = pread(scan.pagemap_fd, entries, want * sizeof *entries,
-                    (off_t)(page / PAGE * sizeof *entries));
+                    (off_t)(page / page_size * sizeof *entries));
         if (got < (ssize_t)sizeof *entries) {
             scan_words(page > start ? page : start, end);   /* unknown */
             return;
         }
         for (size_t i = 0; i < (size_t)got / sizeof *entries; i++) {
-            uintptr_t from = page + i * PAGE, to = from + PAGE;
+            uintptr_t from = page + i * page_size, to = from + page_size;
             if (!(entries[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED)))
                 continue;
             scan_words(from > start ? from : start, to < end ? to : end);
         }
-        page += (size_t)got / sizeof *entries * PAGE;
+        page += (size_t)got / sizeof *entries * page_size;
     }
 }
 
@@ -233,6 +236,8 @@ static void note_readable(uintptr_t start, uintptr_t end, bool private_pages)
     else if (scan.nreadable < MAX_READABLE)
         scan.readable[scan.nreadable++] =
             (struct scan_range){ start, end, private_pages };
+    else
+        scan.readable_complete = false;
 }
 
 /* The parts of [start, end) that are readable (beyond MAX_READABLE
@@ -302,7 +307,10 @@ static bool scan_mappings(uintptr_t stack_pointer)
         line = next;
     }
     arena_unmap(text, MAPS_BUFFER);
-    return true;
+    /* A mapping missed (the list cut at the buffer's end, or more ranges
+     * than kept) would leave blocks in it unread: everything only they
+     * point to would look lost. No verdict beats a false one. */
+    return len < MAPS_BUFFER - 1 && scan.readable_complete;
 }
 
 static void scan_reached_blocks(void)
@@ -334,6 +342,23 @@ static int64_t write_marked_survivors(void)
     return written;
 }
 
+/* pagemap, if it says the page of `touched` (this very stack) is there:
+ * a kernel or sandbox that hides the bits would have the scan skip all. */
+static int open_pagemap(uintptr_t touched)
+{
+    uint64_t entry = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 &&
+        (pread(fd, &entry, sizeof entry,
+               (off_t)(touched / scan.page_size * sizeof entry)) !=
+             (ssize_t)sizeof entry ||
+         !(entry & PAGEMAP_PRESENT))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int64_t reachability_write_survivors(void)
 {
     size_t cap = record_live_count() + 4096;
@@ -353,7 +378,9 @@ int64_t reachability_write_survivors(void)
                                                           sizeof *scan.pending));
     scan.marked = (uint8_t *)scan.readable + readable_bytes;
     scan.cap = cap;
-    scan.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    scan.readable_complete = true;
+    scan.page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+    scan.pagemap_fd = open_pagemap((uintptr_t)&registers);
     /* Callee-saved registers may hold the only pointer to a block: spill
      * them onto this stack frame, which the stack scan covers. */
     setjmp(registers);
