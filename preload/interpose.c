@@ -44,7 +44,7 @@ static void after_failure(size_t size)
 
 EXPORT void *malloc(size_t size)
 {
-    void *ptr = real_alloc.malloc(size);
+    void *ptr = REAL_ALLOC(malloc)(size);
     if (likely(ptr)) {
         if (tracer_should_record())
             after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
@@ -63,12 +63,12 @@ EXPORT void free(void *ptr)
         tracer_in_hook = 0;
         errno = saved_errno;
     }
-    real_alloc.free(ptr);
+    REAL_ALLOC(free)(ptr);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
 {
-    void *ptr = real_alloc.calloc(n, size);
+    void *ptr = REAL_ALLOC(calloc)(n, size);
     if (likely(ptr)) {
         if (tracer_should_record())
             after_alloc(ptr, n * size, MT_KIND_HEAP, ENTRY_SLOT());
@@ -89,7 +89,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
     int saved_errno;
 
     if (!old) {
-        ptr = real_alloc.realloc(NULL, size);
+        ptr = REAL_ALLOC(realloc)(NULL, size);
         if (!ptr && size)
             after_failure(size);
         return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
@@ -101,7 +101,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
     detached = record_detach(old, &block);
     tracer_in_hook = 0;
     errno = saved_errno;
-    ptr = real_alloc.realloc(old, size);
+    ptr = REAL_ALLOC(realloc)(old, size);
     saved_errno = errno;
     tracer_in_hook = 1;
     if (ptr || size == 0) {
@@ -123,7 +123,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
 EXPORT void *realloc(void *old, size_t size)
 {
     if (!tracer_should_record())
-        return real_alloc.realloc(old, size);
+        return REAL_ALLOC(realloc)(old, size);
     return traced_realloc(old, size, ENTRY_SLOT());
 }
 
@@ -139,7 +139,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 EXPORT void *memalign(size_t align, size_t size)
 {
-    void *ptr = real_alloc.memalign(align, size);
+    void *ptr = REAL_ALLOC(memalign)(align, size);
     if (likely(ptr)) {
         if (tracer_should_record())
             after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
@@ -165,7 +165,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
     if (align % sizeof(void *) != 0 || align == 0 ||
         ((align / sizeof(void *)) & (align / sizeof(void *) - 1)) != 0)
         return EINVAL;
-    ptr = real_alloc.memalign(align, size);
+    ptr = REAL_ALLOC(memalign)(align, size);
     if (!ptr) {
         if (size && tracer_should_record())
             after_failure(size);
@@ -179,7 +179,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 EXPORT void *valloc(size_t size)
 {
-    void *ptr = real_alloc.valloc(size);
+    void *ptr = REAL_ALLOC(valloc)(size);
     if (ptr && tracer_should_record())
         after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;
@@ -187,7 +187,7 @@ EXPORT void *valloc(size_t size)
 
 EXPORT void *pvalloc(size_t size)
 {
-    void *ptr = real_alloc.pvalloc(size);
+    void *ptr = REAL_ALLOC(pvalloc)(size);
     if (ptr && tracer_should_record())
         after_alloc(ptr, size, MT_KIND_HEAP, ENTRY_SLOT());
     return ptr;

@@ -310,14 +310,18 @@ EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 }
 
 /* Chromium, for one, defines malloc in its executable: no call reaches
- * ours, and an empty trace would say nothing of why. */
-static void warn_if_shadowed(void)
+ * ours, and an empty trace would say nothing of why. The functions it
+ * may leave to us (posix_memalign, calloc) would be recorded, their
+ * frees not: a false leak. Untraced, with one line, as when the trace
+ * cannot be created. */
+static bool malloc_shadowed(void)
 {
     const char *other = real_alloc_shadowed_by();
     if (other)
         mt_log("%s has its own malloc, which the program calls instead of "
-               "libmtrace.so's: its heap cannot be traced",
-               *other ? other : exe_path);
+               "libmtrace.so's: its heap cannot be traced; running untraced",
+               *other ? other : program_invocation_name);
+    return other != NULL;
 }
 
 __attribute__((constructor(101))) static void tracer_start(void)
@@ -335,7 +339,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     resolve_pthread_create();
     /* The loader ignores LD_PRELOAD for setuid programs; if we are loaded
      * there anyway, do nothing. */
-    if (mt_opt.disable || getauxval(AT_SECURE))
+    if (mt_opt.disable || getauxval(AT_SECURE) || malloc_shadowed())
         return;
     tracer_in_hook++;
     tracer_thread_known = true;
@@ -358,7 +362,6 @@ __attribute__((constructor(101))) static void tracer_start(void)
     if (start_trace_file(0) == 0) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);
         at_quick_exit(tracer_stop_at_quick_exit);
-        warn_if_shadowed();
         install_fatal_handlers();
         install_snapshot_handler();
         atomic_store(&snapshot_due_ns, (uint64_t)mt_opt.interval_ms * 1000000u);

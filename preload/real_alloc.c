@@ -19,7 +19,7 @@ extern void *__libc_memalign(size_t align, size_t size);
 extern void *__libc_valloc(size_t size);
 extern void *__libc_pvalloc(size_t size);
 
-static bool resolve(void);
+static bool resolve_real_alloc(void);
 
 /* The code of an allocator other than glibc's: empty when glibc's. */
 static struct code_range foreign_code;
@@ -29,49 +29,49 @@ bool real_alloc_owns_code(uintptr_t addr)
     return addr >= foreign_code.start && addr < foreign_code.end;
 }
 
-static void *first_malloc(size_t size)
+static void *resolving_malloc(size_t size)
 {
-    return resolve() ? real_alloc.malloc(size) : __libc_malloc(size);
+    return resolve_real_alloc() ? real_alloc.malloc(size) : __libc_malloc(size);
 }
 
-static void first_free(void *ptr)
+static void resolving_free(void *ptr)
 {
-    if (resolve())
+    if (resolve_real_alloc())
         real_alloc.free(ptr);
     else
         __libc_free(ptr);
 }
 
-static void *first_calloc(size_t n, size_t size)
+static void *resolving_calloc(size_t n, size_t size)
 {
-    return resolve() ? real_alloc.calloc(n, size) : __libc_calloc(n, size);
+    return resolve_real_alloc() ? real_alloc.calloc(n, size) : __libc_calloc(n, size);
 }
 
-static void *first_realloc(void *ptr, size_t size)
+static void *resolving_realloc(void *ptr, size_t size)
 {
-    return resolve() ? real_alloc.realloc(ptr, size)
+    return resolve_real_alloc() ? real_alloc.realloc(ptr, size)
                      : __libc_realloc(ptr, size);
 }
 
-static void *first_memalign(size_t align, size_t size)
+static void *resolving_memalign(size_t align, size_t size)
 {
-    return resolve() ? real_alloc.memalign(align, size)
+    return resolve_real_alloc() ? real_alloc.memalign(align, size)
                      : __libc_memalign(align, size);
 }
 
-static void *first_valloc(size_t size)
+static void *resolving_valloc(size_t size)
 {
-    return resolve() ? real_alloc.valloc(size) : __libc_valloc(size);
+    return resolve_real_alloc() ? real_alloc.valloc(size) : __libc_valloc(size);
 }
 
-static void *first_pvalloc(size_t size)
+static void *resolving_pvalloc(size_t size)
 {
-    return resolve() ? real_alloc.pvalloc(size) : __libc_pvalloc(size);
+    return resolve_real_alloc() ? real_alloc.pvalloc(size) : __libc_pvalloc(size);
 }
 
 struct real_alloc real_alloc = {
-    first_malloc, first_free, first_calloc, first_realloc, first_memalign,
-    first_valloc, first_pvalloc,
+    resolving_malloc, resolving_free, resolving_calloc, resolving_realloc, resolving_memalign,
+    resolving_valloc, resolving_pvalloc,
 };
 
 /* For an allocator without them: what glibc's do, on its memalign. */
@@ -102,12 +102,12 @@ static bool same_object(void *a, void *b)
     return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
 }
 
-#define SET(field, value) \
+#define PUBLISH(field, value) \
     __atomic_store_n(&real_alloc.field, (value), __ATOMIC_RELAXED)
 
 /* False while this thread resolves: the nested call goes to glibc. Two
  * threads that both resolve find the same functions. */
-static bool resolve(void)
+static bool resolve_real_alloc(void)
 {
     static __thread int resolving;
     void *(*malloc_fn)(size_t);
@@ -118,9 +118,11 @@ static bool resolve(void)
     void *(*valloc_fn)(size_t);
     void *(*pvalloc_fn)(size_t);
 
-    if (__atomic_load_n(&resolving, __ATOMIC_RELAXED))
+    int saved_errno = errno;   /* free() and friends keep errno */
+
+    if (resolving)
         return false;
-    __atomic_store_n(&resolving, 1, __ATOMIC_RELAXED);
+    resolving = 1;
     malloc_fn = (void *(*)(size_t))next_definition("malloc");
     free_fn = (void (*)(void *))next_definition("free");
     calloc_fn = (void *(*)(size_t, size_t))next_definition("calloc");
@@ -144,14 +146,15 @@ static bool resolve(void)
         valloc_fn = valloc_from_memalign;
     if (!pvalloc_fn || !same_object((void *)pvalloc_fn, (void *)malloc_fn))
         pvalloc_fn = pvalloc_from_memalign;
-    SET(memalign, memalign_fn);
-    SET(valloc, valloc_fn);
-    SET(pvalloc, pvalloc_fn);
-    SET(calloc, calloc_fn);
-    SET(realloc, realloc_fn);
-    SET(free, free_fn);
-    SET(malloc, malloc_fn);
-    __atomic_store_n(&resolving, 0, __ATOMIC_RELAXED);
+    PUBLISH(memalign, memalign_fn);
+    PUBLISH(valloc, valloc_fn);
+    PUBLISH(pvalloc, pvalloc_fn);
+    PUBLISH(calloc, calloc_fn);
+    PUBLISH(realloc, realloc_fn);
+    PUBLISH(free, free_fn);
+    PUBLISH(malloc, malloc_fn);
+    resolving = 0;
+    errno = saved_errno;
     return true;
 }
 

@@ -7,10 +7,11 @@
  * malloc_usable_size (jemalloc's, as we do not interpose it).
  *
  * Resolved at the first call of any entry point, by dlsym(RTLD_NEXT),
- * which allocates nothing when it succeeds; should it ever allocate,
- * that nested call goes to glibc's. The functions an allocator may lack
- * (valloc, pvalloc) are taken only from the object that gave malloc, and
- * otherwise made from its memalign, never mixed with another allocator.
+ * which on glibc 2.34 and later allocates nothing when it succeeds; a
+ * call nested in it (an older glibc's dlerror buffer) goes to glibc's.
+ * valloc and pvalloc, which some allocators lack, are taken only from the
+ * object that gave malloc, else made from its memalign; memalign itself
+ * is taken wherever dlsym finds it (every allocator known defines it).
  */
 #ifndef MTRACE_REAL_ALLOC_H
 #define MTRACE_REAL_ALLOC_H
@@ -30,8 +31,12 @@ struct real_alloc {
 };
 
 /* Each starts as a stub that resolves them all, then calls the real one:
- * no test on the way of any later call. */
+ * no test on the way of any later call. Read them with REAL_ALLOC(fn). */
 extern struct real_alloc real_alloc;
+
+/* A plain load on x86-64; atomic, as the first call may race another
+ * thread's (both resolve to the same functions). */
+#define REAL_ALLOC(fn) __atomic_load_n(&real_alloc.fn, __ATOMIC_RELAXED)
 
 /* Whether code at addr belongs to the program's allocator when that is
  * not glibc's: jemalloc and tcmalloc map their memory through mmap's PLT
