@@ -83,7 +83,13 @@ class Run:
         if signal_after is not None:
             time.sleep(signal_after[0])
             self.proc.send_signal(signal_after[1])
-        self.stdout, self.stderr = self.proc.communicate(timeout=timeout)
+        try:
+            self.stdout, self.stderr = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # A hung program must not outlive its test (and eat a core).
+            self.proc.kill()
+            self.proc.communicate()
+            raise Failure("%s did not end within %s s" % (argv[0], timeout))
         self.status = self.proc.returncode
 
     def traces(self):
