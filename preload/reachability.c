@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,7 +119,7 @@ static void mark_word(uintptr_t word, bool exact_only)
     }
 }
 
-static void scan_words(uintptr_t start, uintptr_t end)
+static void scan_words_unguarded(uintptr_t start, uintptr_t end)
 {
     bool exact_only = start >= scan.libc_data.start &&
                       end <= scan.libc_data.end;
@@ -127,6 +128,50 @@ static void scan_words(uintptr_t start, uintptr_t end)
         uintptr_t word;
         memcpy(&word, (const void *)p, sizeof word);
         mark_word(word, exact_only);
+    }
+}
+
+/* The program's other threads run on during the scan: a mapping listed
+ * in /proc/self/maps may be gone when its turn comes, and a file mapping
+ * past its file's end (truncated since, or a shared memory object grown
+ * by mremap) faults with SIGBUS. A fault while reading a range skips the
+ * rest of it. Handlers run with SA_NODEFER, so that leaving by
+ * siglongjmp needs no signal mask restored (a system call a range). */
+static __thread sigjmp_buf *scan_recovery;
+static struct sigaction program_segv, program_bus;
+
+static void scan_fault(int signo)
+{
+    sigjmp_buf *recovery = scan_recovery;
+    if (recovery)
+        siglongjmp(*recovery, 1);
+    /* Another thread's fault: the program's handler gets it again. */
+    sigaction(signo, signo == SIGSEGV ? &program_segv : &program_bus, NULL);
+}
+
+static void scan_words(uintptr_t start, uintptr_t end)
+{
+    sigjmp_buf recovery;
+    if (sigsetjmp(recovery, 0) == 0) {
+        scan_recovery = &recovery;
+        scan_words_unguarded(start, end);
+    }
+    scan_recovery = NULL;
+}
+
+static void catch_faults(bool on)
+{
+    if (on) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = scan_fault;
+        sa.sa_flags = SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, &program_segv);
+        sigaction(SIGBUS, &sa, &program_bus);
+    } else {
+        sigaction(SIGSEGV, &program_segv, NULL);
+        sigaction(SIGBUS, &program_bus, NULL);
     }
 }
 
@@ -387,11 +432,15 @@ int64_t reachability_write_survivors(void)
     record_for_each_live(collect_block, NULL, false);
     sort_blocks(scan.blocks, scan.nblocks);
     dl_iterate_phdr(find_libc_data, NULL);
+    catch_faults(true);
     if (arena_for_each_mapping(exclude_mapping, NULL) &&
         scan.nexcluded < MAX_EXCLUDED &&
         scan_mappings((uintptr_t)&registers)) {
         scan_reached_blocks();
+        catch_faults(false);
         written = write_marked_survivors();
+    } else {
+        catch_faults(false);
     }
     __asm__ __volatile__("" : : "r"(&registers) : "memory");
     if (scan.pagemap_fd >= 0)

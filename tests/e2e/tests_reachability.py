@@ -1,5 +1,6 @@
 """The reachability scan (MTRACE_REACHABILITY=1): lost blocks found,
-reachable ones kept, memory the program made unreadable never read,
+reachable ones kept, memory the program made unreadable never read, nor
+memory that faults (past a file's end, unmapped by another thread),
 sparse mappings read only where touched, real programs unchanged."""
 import subprocess
 
@@ -77,6 +78,24 @@ def reachability_scan_finds_roots_in_sparse_mappings():
         eq((run.status, run.stdout), (0, b"done\n"), "program ran")
         report, _ = analyze(run.only_trace())
         truth = {"keep_far": (1, 0), "keep_shared": (1, 0), "lose_one": (1, 1)}
+        for function, expect in truth.items():
+            sites = [s for s in report["sites"]
+                     if s["frames"][0]["function"] == function]
+            eq((sum(s["live_blocks"] for s in sites),
+                sum(s["unreachable_blocks"] for s in sites)), expect, function)
+    finally:
+        run.cleanup()
+
+
+@test
+def reachability_scan_skips_memory_that_faults():
+    prog = compile_prog("faulting_roots")
+    run = Run([prog], env={"MTRACE_REACHABILITY": "1"})
+    try:
+        eq((run.status, run.stdout), (0, b"done\n"), "program ran")
+        report, _ = analyze(run.only_trace())
+        eq(report["truncated"], False, "complete trace")
+        truth = {"keep_global": (1, 0), "lose_one": (1, 1)}
         for function, expect in truth.items():
             sites = [s for s in report["sites"]
                      if s["frames"][0]["function"] == function]
