@@ -155,7 +155,7 @@ static void finish_trace(uint32_t reason, int32_t status, bool bounded)
  * before main, this runs after the program's own at_quick_exit handlers. */
 static void tracer_stop_at_quick_exit(void)
 {
-    finish_trace(MT_END_EXIT, exit_status_noted(0), false);
+    finish_trace(MT_END_EXIT, exit_status_noted(0) & 0xff, false);
 }
 
 static void fatal_signal_handler(int signo)
@@ -375,12 +375,13 @@ __attribute__((constructor(101))) static void tracer_start(void)
  * (ld.so finalizes a preloaded library after the objects that use it). */
 __attribute__((destructor)) static void tracer_stop(void)
 {
-    finish_trace(MT_END_EXIT, exit_status_noted(0), false);
+    /* The status as the parent sees it: exit(-1) ends with 255. */
+    finish_trace(MT_END_EXIT, exit_status_noted(0) & 0xff, false);
 }
 
 EXPORT void _exit(int status)
 {
-    finish_trace(MT_END_UNDERSCORE_EXIT, status, false);
+    finish_trace(MT_END_UNDERSCORE_EXIT, status & 0xff, false);
     for (;;)
         syscall(SYS_exit_group, status);
 }

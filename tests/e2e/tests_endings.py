@@ -35,7 +35,8 @@ def exit_status_and_final_records_on_exit():
 
 @test
 def every_way_to_exit_records_its_status():
-    for how, status in (("return3", 3), ("exit4", 4), ("errx5", 5)):
+    for how, status in (("return3", 3), ("exit4", 4), ("exit_minus1", 255),
+                        ("errx5", 5)):
         report, _ = ending(how, status, "exit")
         eq(report["truncated"], False, how + ": complete")
         eq(live_site(report, "keep_four")["live_bytes"], 4000, "survivors")

@@ -2,7 +2,8 @@
  * "exit" (status 0), "_exit" (status 7), "abort" (SIGABRT), "segv"
  * (SIGSEGV), "sleep" (allocates forever, for SIGKILL), "none" (never
  * allocates, returns 0), "return3" (main returns 3), "exit4" (exit(4)
- * from a function), "errx5" (errx: the C library calls exit(5)),
+ * from a function), "exit_minus1" (exit(-1): status 255), "errx5" (errx:
+ * the C library calls exit(5)),
  * "quick_exit6" (quick_exit(6); its handler keeps one more block),
  * "quick_exit_from_handler USEC" (allocates until a timer's handler
  * calls quick_exit(9) USEC microseconds in, wherever the program is,
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
         return 3;
     if (strcmp(how, "exit4") == 0)
         exit_from_a_function(4);
+    if (strcmp(how, "exit_minus1") == 0)
+        exit_from_a_function(-1);
     if (strcmp(how, "errx5") == 0)
         errx(5, "ending as asked");
     if (strcmp(how, "quick_exit_from_handler") == 0 && argc > 2)
