@@ -8,6 +8,17 @@ from e2e_lib import Run, analyze, check, compile_prog, eq, test
 from tests_tracer import REAL_PROGRAMS
 
 
+def expect_blocks(report, truth):
+    """truth: function -> (live blocks, unreachable blocks[, unreachable
+    bytes]) of the sites whose first frame it is, summed."""
+    keys = ("live_blocks", "unreachable_blocks", "unreachable_bytes")
+    for function, expect in truth.items():
+        sites = [s for s in report["sites"]
+                 if s["frames"][0]["function"] == function]
+        eq(tuple(sum(s[k] for s in sites) for k in keys[:len(expect)]),
+           tuple(expect), function)
+
+
 @test
 def reachability_scan_finds_lost_blocks():
     prog = compile_prog("lost_blocks")
@@ -22,13 +33,10 @@ def reachability_scan_finds_lost_blocks():
             "keep_interior": (2, 0, 0),
             "keep_chain": (3, 0, 0),
         }
+        expect_blocks(report, truth)
         for function, (blocks, lost, lost_bytes) in truth.items():
             sites = [s for s in report["sites"]
                      if s["frames"][0]["function"] == function]
-            eq((sum(s["live_blocks"] for s in sites),
-                sum(s["unreachable_blocks"] for s in sites),
-                sum(s["unreachable_bytes"] for s in sites)),
-               (blocks, lost, lost_bytes), function)
             if lost:
                 check(all(s["verdict"] == "leak" for s in sites),
                       function + " judged leak")
@@ -61,11 +69,7 @@ def reachability_scan_skips_memory_the_program_made_unreadable():
             "keep_in_guarded": (1, 0),
             "lose_one": (1, 1),
         }
-        for function, expect in truth.items():
-            sites = [s for s in report["sites"]
-                     if s["frames"][0]["function"] == function]
-            eq((sum(s["live_blocks"] for s in sites),
-                sum(s["unreachable_blocks"] for s in sites)), expect, function)
+        expect_blocks(report, truth)
     finally:
         run.cleanup()
 
@@ -78,11 +82,7 @@ def reachability_scan_finds_roots_in_sparse_mappings():
         eq((run.status, run.stdout), (0, b"done\n"), "program ran")
         report, _ = analyze(run.only_trace())
         truth = {"keep_far": (1, 0), "keep_shared": (1, 0), "lose_one": (1, 1)}
-        for function, expect in truth.items():
-            sites = [s for s in report["sites"]
-                     if s["frames"][0]["function"] == function]
-            eq((sum(s["live_blocks"] for s in sites),
-                sum(s["unreachable_blocks"] for s in sites)), expect, function)
+        expect_blocks(report, truth)
     finally:
         run.cleanup()
 
@@ -96,11 +96,7 @@ def reachability_scan_skips_memory_that_faults():
         report, _ = analyze(run.only_trace())
         eq(report["truncated"], False, "complete trace")
         truth = {"keep_global": (1, 0), "lose_one": (1, 1)}
-        for function, expect in truth.items():
-            sites = [s for s in report["sites"]
-                     if s["frames"][0]["function"] == function]
-            eq((sum(s["live_blocks"] for s in sites),
-                sum(s["unreachable_blocks"] for s in sites)), expect, function)
+        expect_blocks(report, truth)
     finally:
         run.cleanup()
 
