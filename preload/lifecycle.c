@@ -372,7 +372,9 @@ __attribute__((constructor(101))) static void tracer_start(void)
 }
 
 /* Runs in exit() after the program's atexit handlers and destructors
- * (ld.so finalizes a preloaded library after the objects that use it). */
+ * (ld.so finalizes a preloaded library after the objects that depend on
+ * it; a library that does not is finalized after us, and frees in its
+ * destructors are not seen). */
 __attribute__((destructor)) static void tracer_stop(void)
 {
     /* The status as the parent sees it: exit(-1) ends with 255. */

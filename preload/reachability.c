@@ -274,8 +274,8 @@ static int find_libc_data(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void note_readable(uintptr_t start, uintptr_t end, bool private_pages)
 {
-    struct scan_range *last = scan.nreadable ? &scan.readable[scan.nreadable - 1]
-                                             : NULL;
+    struct scan_range *last =
+        scan.nreadable ? &scan.readable[scan.nreadable - 1] : NULL;
     if (last && last->end == start && last->private_pages == private_pages)
         last->end = end;
     else if (scan.nreadable < MAX_READABLE)
@@ -419,8 +419,9 @@ int64_t reachability_write_survivors(void)
     memset(&scan, 0, sizeof scan);
     scan.blocks = (struct live_block *)memory;
     scan.pending = (size_t *)(memory + cap * sizeof *scan.blocks);
-    scan.readable = (struct scan_range *)(memory + cap * (sizeof *scan.blocks +
-                                                          sizeof *scan.pending));
+    scan.readable = (struct scan_range *)(memory +
+                                          cap * (sizeof *scan.blocks +
+                                                 sizeof *scan.pending));
     scan.marked = (uint8_t *)scan.readable + readable_bytes;
     scan.cap = cap;
     scan.readable_complete = true;

@@ -31,7 +31,8 @@ bool real_alloc_owns_code(uintptr_t addr)
 
 static void *resolving_malloc(size_t size)
 {
-    return resolve_real_alloc() ? real_alloc.malloc(size) : __libc_malloc(size);
+    return resolve_real_alloc() ? real_alloc.malloc(size)
+                                : __libc_malloc(size);
 }
 
 static void resolving_free(void *ptr)
@@ -44,34 +45,37 @@ static void resolving_free(void *ptr)
 
 static void *resolving_calloc(size_t n, size_t size)
 {
-    return resolve_real_alloc() ? real_alloc.calloc(n, size) : __libc_calloc(n, size);
+    return resolve_real_alloc() ? real_alloc.calloc(n, size)
+                                : __libc_calloc(n, size);
 }
 
 static void *resolving_realloc(void *ptr, size_t size)
 {
     return resolve_real_alloc() ? real_alloc.realloc(ptr, size)
-                     : __libc_realloc(ptr, size);
+                                : __libc_realloc(ptr, size);
 }
 
 static void *resolving_memalign(size_t align, size_t size)
 {
     return resolve_real_alloc() ? real_alloc.memalign(align, size)
-                     : __libc_memalign(align, size);
+                                : __libc_memalign(align, size);
 }
 
 static void *resolving_valloc(size_t size)
 {
-    return resolve_real_alloc() ? real_alloc.valloc(size) : __libc_valloc(size);
+    return resolve_real_alloc() ? real_alloc.valloc(size)
+                                : __libc_valloc(size);
 }
 
 static void *resolving_pvalloc(size_t size)
 {
-    return resolve_real_alloc() ? real_alloc.pvalloc(size) : __libc_pvalloc(size);
+    return resolve_real_alloc() ? real_alloc.pvalloc(size)
+                                : __libc_pvalloc(size);
 }
 
 struct real_alloc real_alloc = {
-    resolving_malloc, resolving_free, resolving_calloc, resolving_realloc, resolving_memalign,
-    resolving_valloc, resolving_pvalloc,
+    resolving_malloc,   resolving_free,   resolving_calloc, resolving_realloc,
+    resolving_memalign, resolving_valloc, resolving_pvalloc,
 };
 
 /* For an allocator without them: what glibc's do, on its memalign. */
