@@ -214,6 +214,18 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     after_counting(now);
 }
 
+/* Refused requests may be absurd (malloc(SIZE_MAX / 2)): three of those
+ * wrapped the sum around to a small number. */
+static void add_saturating(_Atomic uint64_t *sum, uint64_t add)
+{
+    uint64_t old = atomic_load_explicit(sum, memory_order_relaxed), new;
+    do
+        new = old > UINT64_MAX - add ? UINT64_MAX : old + add;
+    while (!atomic_compare_exchange_weak_explicit(sum, &old, new,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed));
+}
+
 void record_failure(size_t size)
 {
     struct stack_key key;
@@ -227,8 +239,7 @@ void record_failure(size_t size)
     if (!site)
         return;
     atomic_fetch_add_explicit(&site->allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&site->bytes_allocated, size,
-                              memory_order_relaxed);
+    add_saturating(&site->bytes_allocated, size);
     /* Freed at once, as far as the counters go: live stays 0. */
     atomic_fetch_add_explicit(&site->frees, 1, memory_order_relaxed);
     sites_mark_dirty(site);

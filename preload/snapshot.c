@@ -153,7 +153,10 @@ static void count_site(struct site *site, struct mt_site_counters *c)
     }
     reported.allocs += c->allocs - site->reported_allocs;
     reported.frees += c->frees - site->reported_frees;
-    reported.bytes_allocated += c->bytes_allocated - site->reported_bytes;
+    /* A refused request allocated nothing: its size stays its site's
+     * ("X asked"), out of the totals' bytes allocated. */
+    if (site->kind != MT_KIND_FAILED)
+        reported.bytes_allocated += c->bytes_allocated - site->reported_bytes;
     reported.live_bytes += c->live_bytes - site->reported_live;
     site->reported_allocs = c->allocs;
     site->reported_frees = c->frees;

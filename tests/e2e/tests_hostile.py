@@ -278,17 +278,25 @@ def out_of_memory_sees_the_same_null_and_the_trace_names_the_site():
     prog = compile_prog("out_of_memory")
     run = same_as_native([prog])
     try:
-        eq(run.stdout, b"refused after 100-255 blocks, errno ENOMEM\n",
-           "the program saw its NULL")
+        eq(run.stdout, b"refused after 100-255 blocks, errno ENOMEM; "
+           b"3 absurd requests refused\n", "the program saw its NULL")
         report, _ = analyze(run.only_trace())
         failed = [s for s in report["sites"] if s.get("kind") == "failed"]
-        check(failed, "a failed site is reported")
-        eq(failed[0]["frames"][0]["function"], "grow_until_refused",
-           "where the request was refused")
-        eq(failed[0]["allocs"], 1, "one refused request")
-        check(any("failed here" in r for r in failed[0]["reasons"]),
+        grow = [s for s in failed
+                if s["frames"][0]["function"] == "grow_until_refused"]
+        check(grow, "the site where the request was refused is reported")
+        eq(grow[0]["allocs"], 1, "one refused request")
+        check(any("failed here" in r for r in grow[0]["reasons"]),
               "the reason says so")
-        eq(failed[0]["live_bytes"], 0, "refused memory is never live")
+        eq(grow[0]["live_bytes"], 0, "refused memory is never live")
+        # Three requests of SIZE_MAX / 2: what was asked, saturated, not
+        # wrapped; and nothing of it among the bytes allocated.
+        absurd = [s for s in failed
+                  if s["frames"][0]["function"] == "ask_absurdly"]
+        eq([(s["allocs"], s["bytes_allocated"]) for s in absurd],
+           [(3, 2 ** 64 - 1)], "the absurd requests")
+        check(report["totals"]["bytes_allocated"] < 2 ** 40,
+              "bytes allocated: %d" % report["totals"]["bytes_allocated"])
     finally:
         run.cleanup()
 

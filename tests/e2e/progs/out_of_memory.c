@@ -1,8 +1,11 @@
 /* Runs into a 256 MiB address-space limit: `grow_until_refused` asks for
  * 1 MiB blocks until malloc says no, then the program reports roughly how
  * many it got and whether errno was ENOMEM. The output must be the same
- * with and without the tracer; the trace names the refused site. */
+ * with and without the tracer; the trace names the refused site. Then
+ * `ask_absurdly` asks three times for SIZE_MAX / 2 bytes, refused too:
+ * the sum of what was asked must not wrap around. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -21,6 +24,18 @@ __attribute__((noinline)) static int grow_until_refused(void)
     return n;
 }
 
+__attribute__((noinline)) static int ask_absurdly(void)
+{
+    int refused = 0;
+    for (int i = 0; i < 3; i++) {
+        /* volatile: the compiler may not assume malloc's answer. */
+        void *volatile p = malloc(SIZE_MAX / 2);
+        refused += p == NULL;
+        free(p);
+    }
+    return refused;
+}
+
 int main(void)
 {
     struct rlimit limit = { 256u << 20, 256u << 20 };
@@ -30,8 +45,8 @@ int main(void)
     refused_errno = errno;
     for (int i = 0; i < got; i++)
         free(blocks[i]);
-    printf("refused after %s blocks, errno %s\n",
+    printf("refused after %s blocks, errno %s; %d absurd requests refused\n",
            got > 100 && got < 256 ? "100-255" : "an unexpected number of",
-           refused_errno == ENOMEM ? "ENOMEM" : "other");
+           refused_errno == ENOMEM ? "ENOMEM" : "other", ask_absurdly());
     return 0;
 }
