@@ -3,25 +3,12 @@
  * past a table's end, entries far from home), packed entries and their
  * exact side table, random operations against a reference model. */
 #include "suites.h"
+#include "expect.h"
 #include "live.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-/* Check reports every passing ck_assert to the runner, a write(2) each;
- * these tests check millions of results, so they report failures only. */
-#define EXPECT_CMP(a, op, b)                                                 \
-    do {                                                                     \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                     \
-        if (!(a_ op b_))                                                     \
-            ck_abort_msg("%s:%d: %s %s %s failed: %" PRIu64 " vs %" PRIu64,  \
-                         __FILE__, __LINE__, #a, #op, #b, a_, b_);           \
-    } while (0)
-#define EXPECT(cond) EXPECT_CMP(!!(cond), ==, 1)
-#define EXPECT_EQ(a, b) EXPECT_CMP(a, ==, b)
-#define EXPECT_LE(a, b) EXPECT_CMP(a, <=, b)
-#define EXPECT_GE(a, b) EXPECT_CMP(a, >=, b)
 
 #define BIRTH_ROUNDED(ns) ((ns) & ~(LIVE_BIRTH_UNIT_NS - 1))
 #define PACKED_SIZE_LIMIT (UINT64_C(1) << 20)   /* live.c packs below */

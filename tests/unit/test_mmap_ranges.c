@@ -3,21 +3,11 @@
  * counters follow, case by case with exact numbers, then random
  * operations against a model of the address space page by page. */
 #include "suites.h"
+#include "expect.h"
 #include "mmap_ranges.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-/* Failures only: the random test checks a great many results. */
-#define EXPECT_CMP(a, op, b)                                                 \
-    do {                                                                     \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                     \
-        if (!(a_ op b_))                                                     \
-            ck_abort_msg("%s:%d: %s %s %s failed: %" PRIu64 " vs %" PRIu64,  \
-                         __FILE__, __LINE__, #a, #op, #b, a_, b_);           \
-    } while (0)
-#define EXPECT_EQ(a, b) EXPECT_CMP(a, ==, b)
-#define EXPECT_LE(a, b) EXPECT_CMP(a, <=, b)
 
 #define PAGE 4096u
 #define MB (UINT64_C(1) << 20)
