@@ -23,11 +23,17 @@ static __thread unsigned frees_since_clock_check;
 static __thread unsigned frees_since_nursery_review;
 
 static inline __attribute__((always_inline)) void
+count_global_growth(uint64_t size, bool shared)
+{
+    uint64_t live = counter_add(&global_live_bytes, size, shared);
+    counter_raise(&global_peak_bytes, live, shared);
+}
+
+static inline __attribute__((always_inline)) void
 count_alloc(struct site *site, uint64_t size)
 {
     bool shared = counters_shared();
-    uint64_t live = counter_add(&global_live_bytes, size, shared);
-    counter_raise(&global_peak_bytes, live, shared);
+    count_global_growth(size, shared);
     sites_count_alloc(site, size, shared);
 }
 
@@ -343,15 +349,10 @@ void record_block_grown(uint32_t site_id, uint64_t bytes)
 {
     struct site *site = sites_by_id(site_id);
     bool shared = counters_shared();
-    uint64_t live;
     if (!site)
         return;
-    live = counter_add(&global_live_bytes, bytes, shared);
-    counter_raise(&global_peak_bytes, live, shared);
-    live = counter_add(&site->live_bytes, bytes, shared);
-    counter_raise(&site->peak_live_bytes, live, shared);
-    counter_add(&site->bytes_allocated, bytes, shared);
-    sites_mark_dirty(site);
+    count_global_growth(bytes, shared);
+    sites_count_growth(site, bytes, shared);
 }
 
 void record_bytes_released(uint32_t site_id, uint64_t bytes,

@@ -76,14 +76,22 @@ struct site *sites_by_id(uint32_t id);
 
 static inline void sites_mark_dirty(struct site *site);
 
-static inline void sites_count_alloc(struct site *site, uint64_t size,
-                                     bool shared)
+/* A live block `size` bytes larger (a new one, or one grown in place):
+ * live bytes, peak, bytes allocated; marked last, after every count. */
+static inline void sites_count_growth(struct site *site, uint64_t size,
+                                      bool shared)
 {
     uint64_t live = counter_add(&site->live_bytes, size, shared);
     counter_raise(&site->peak_live_bytes, live, shared);
-    counter_add(&site->allocs, 1, shared);
     counter_add(&site->bytes_allocated, size, shared);
     sites_mark_dirty(site);
+}
+
+static inline void sites_count_alloc(struct site *site, uint64_t size,
+                                     bool shared)
+{
+    counter_add(&site->allocs, 1, shared);
+    sites_count_growth(site, size, shared);
 }
 
 static inline void sites_count_free(struct site *site, uint64_t size,
