@@ -243,7 +243,25 @@ static void count_mapping_event(const struct mmap_event *event, void *arg)
 /* The lock is held across the system call: no other thread may map an
  * address between the kernel freeing it and the index letting it go.
  * tracer_in_hook stays set meanwhile, so that a signal handler's mmap on
- * this thread passes through rather than wait for the lock. */
+ * this thread passes through rather than wait for the lock. The system
+ * call starts with the program's errno and its errno is what it returns
+ * with: mapping_call_lock and mapping_call_end do both for each wrapper. */
+static inline void mapping_call_lock(int program_errno)
+{
+    spin_lock(&mmap_ranges_lock);
+    errno = program_errno;
+}
+
+static inline void mapping_call_end(bool counted, uint64_t now,
+                                    int call_errno)
+{
+    spin_unlock(&mmap_ranges_lock);
+    if (counted)
+        record_mappings_changed(now);
+    tracer_in_hook = 0;
+    errno = call_errno;
+}
+
 static __attribute__((noinline)) void *
 traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
             uintptr_t entry_slot)
@@ -260,8 +278,7 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
     if (flags & MAP_ANONYMOUS)
         site = record_site_of_mapping(entry_slot);
     now = record_now_ns();
-    spin_lock(&mmap_ranges_lock);
-    errno = saved_errno;
+    mapping_call_lock(saved_errno);
     ptr = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
     saved_errno = errno;
     if (ptr != MAP_FAILED) {
@@ -272,11 +289,7 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
         else
             mmap_ranges_unmap((uintptr_t)ptr, whole_pages(len), &sink);
     }
-    spin_unlock(&mmap_ranges_lock);
-    if (counted)
-        record_mappings_changed(now);
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    mapping_call_end(counted, now, saved_errno);
     return ptr;
 }
 
@@ -296,19 +309,16 @@ static __attribute__((noinline)) int traced_munmap(void *addr, size_t len)
     int rc, saved_errno = errno;
     bool counted = false;
     struct mmap_sink sink = { count_mapping_event, &counted };
+    uint64_t now;
 
     tracer_in_hook = 1;
-    spin_lock(&mmap_ranges_lock);
-    errno = saved_errno;
+    now = record_now_ns();
+    mapping_call_lock(saved_errno);
     rc = (int)syscall(SYS_munmap, addr, len);
     saved_errno = errno;
     if (rc == 0)
         mmap_ranges_unmap((uintptr_t)addr, whole_pages(len), &sink);
-    spin_unlock(&mmap_ranges_lock);
-    if (counted)
-        record_mappings_changed(record_now_ns());
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    mapping_call_end(counted, now, saved_errno);
     return rc;
 }
 
@@ -331,8 +341,7 @@ traced_mremap(void *old, size_t old_len, size_t new_len, int flags,
 
     tracer_in_hook = 1;
     now = record_now_ns();
-    spin_lock(&mmap_ranges_lock);
-    errno = saved_errno;
+    mapping_call_lock(saved_errno);
     ptr = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
     saved_errno = errno;
     if (ptr != MAP_FAILED) {
@@ -345,11 +354,7 @@ traced_mremap(void *old, size_t old_len, size_t new_len, int flags,
         };
         mmap_ranges_remap(&remap, &sink);
     }
-    spin_unlock(&mmap_ranges_lock);
-    if (counted)
-        record_mappings_changed(now);
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    mapping_call_end(counted, now, saved_errno);
     return ptr;
 }
 
