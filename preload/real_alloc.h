@@ -30,8 +30,10 @@ struct real_alloc {
     void *(*pvalloc)(size_t size);
 };
 
-/* Each starts as a stub that resolves them all, then calls the real one:
- * no test on the way of any later call. Read them with REAL_ALLOC(fn). */
+/* Each starts as a resolving_* function of real_alloc.c, which looks up
+ * all seven, puts them here and calls the real one: later calls find the
+ * real one directly, with no test on their way. Read them with
+ * REAL_ALLOC(fn). */
 extern struct real_alloc real_alloc;
 
 /* A plain load on x86-64; atomic, as the first call may race another
