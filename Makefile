@@ -27,7 +27,8 @@ PRELOAD_SRCS  := $(wildcard preload/*.c)
 ANALYZER_SRCS := $(wildcard analyzer/*.c)
 ANALYZER_LIB_SRCS := $(filter-out analyzer/main.c,$(ANALYZER_SRCS))
 # Preload modules that have no hooks and can be linked into a test program.
-PRELOAD_PURE_SRCS := $(filter-out preload/interpose.c preload/lifecycle.c preload/exit_status.c,$(PRELOAD_SRCS))
+PRELOAD_PURE_SRCS := $(filter-out preload/interpose.c preload/cxx_new.c \
+                     preload/lifecycle.c preload/exit_status.c,$(PRELOAD_SRCS))
 UNIT_SRCS     := $(wildcard tests/unit/*.c)
 
 PRELOAD_OBJS  := $(PRELOAD_SRCS:%.c=$(BUILD)/obj/%.o)

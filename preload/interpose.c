@@ -12,35 +12,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "entry.h"
 #include "mmap_ranges.h"
 #include "options.h"
 #include "real_alloc.h"
 #include "record.h"
 #include "trace_format.h"
 #include "tracer.h"
-
-#define EXPORT __attribute__((visibility("default")))
-
-static inline void *after_alloc(void *ptr, size_t size, uint32_t kind,
-                                uintptr_t entry_slot)
-{
-    int saved_errno = errno;
-    tracer_in_hook = 1;
-    record_alloc(ptr, size, kind, entry_slot);
-    tracer_in_hook = 0;
-    errno = saved_errno;
-    return ptr;
-}
-
-/* A refused request (NULL for a non-zero size): counted, errno kept. */
-static void after_failure(size_t size)
-{
-    int saved_errno = errno;
-    tracer_in_hook = 1;
-    record_failure(size);
-    tracer_in_hook = 0;
-    errno = saved_errno;
-}
 
 EXPORT void *malloc(size_t size)
 {
@@ -56,13 +34,8 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void free(void *ptr)
 {
-    if (ptr && tracer_should_record()) {
-        int saved_errno = errno;
-        tracer_in_hook = 1;
-        record_free(ptr);
-        tracer_in_hook = 0;
-        errno = saved_errno;
-    }
+    if (ptr && tracer_should_record())
+        before_free(ptr);
     REAL_ALLOC(free)(ptr);
 }
 

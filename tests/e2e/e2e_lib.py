@@ -42,11 +42,11 @@ def eq(actual, expected, what):
                       (what, expected, actual))
 
 
-def compile_prog(name, libs=()):
-    """Builds tests/e2e/progs/NAME.{c,cpp} into BUILD/e2e/NAME (cached),
-    linked with LIBS (e.g. ["-ljemalloc"])."""
+def compile_prog(name, libs=(), out_name=None):
+    """Builds tests/e2e/progs/NAME.{c,cpp} into BUILD/e2e/OUT_NAME (NAME by
+    default; cached), linked with LIBS (e.g. ["-ljemalloc"])."""
     os.makedirs(BIN, exist_ok=True)
-    out = os.path.join(BIN, name)
+    out = os.path.join(BIN, out_name or name)
     for ext, cc, extra in ((".c", "gcc", ["-pthread"]), (".cpp", "g++", [])):
         src = os.path.join(HERE, "progs", name + ext)
         if os.path.exists(src):

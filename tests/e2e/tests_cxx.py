@@ -1,0 +1,96 @@
+"""C++ operator new and delete, every form, under the three ways the
+tracer meets them: the C++ runtime's (which calls malloc), an allocator's
+own (jemalloc's, which never does) and a library's own (which must keep
+running). Each program keeps its output and status, and every block is
+counted once."""
+import os
+import subprocess
+
+from e2e_lib import (BIN, HERE, Run, analyze, check, collapsed_cost,
+                     compile_prog, eq, sites_calling, test)
+from tests_hostile import same_as_native
+
+# cxx_new_forms.cpp's survivors, by the function that made them.
+KEPT = {"keep_widgets()": (10, 480), "keep_arrays()": (5, 500),
+        "keep_aligned()": (3, 384), "keep_nothrow()": (2, 96),
+        "after_bad_alloc()": (7, 336)}
+
+
+def live_by_function(report, function):
+    sites = [s for s in sites_calling(report, function)
+             if s.get("kind") != "failed"]
+    return (sum(s["live_blocks"] for s in sites),
+            sum(s["live_bytes"] for s in sites))
+
+
+def check_every_form(prog, what):
+    run = same_as_native([prog])
+    try:
+        eq(run.stdout, b"churn 1000, refused 2\n", what + ": output")
+        report, _ = analyze(run.only_trace())
+        for function, expected in KEPT.items():
+            eq(live_by_function(report, function), expected,
+               "%s: blocks and bytes kept by %s" % (what, function))
+        eq(report["totals"]["live_blocks"], 28,
+           what + ": the survivors and stdout's buffer, nothing else")
+        # 1000 widgets, 1000 arrays, 100 over-aligned blocks, 100 arrays
+        # of them, 100 nothrow widgets: each made and freed once.
+        eq(collapsed_cost(run.only_trace(), "allocs", "churn()"), 2300,
+           what + ": allocations in churn")
+        eq(live_by_function(report, "churn()"), (0, 0),
+           what + ": all of churn's freed")
+        refused = [s for s in sites_calling(report, "ask_too_much()")
+                   if s.get("kind") == "failed"]
+        eq(sum(s["allocs"] for s in refused), 2,
+           what + ": the two refused requests")
+        return report
+    finally:
+        run.cleanup()
+
+
+@test
+def cxx_runtime_new_every_form_counted_once():
+    report = check_every_form(compile_prog("cxx_new_forms"), "libstdc++")
+    # The plain new is recorded where it is called, like malloc.
+    eq(sorted(s["frames"][0]["function"]
+              for s in sites_calling(report, "keep_widgets()")),
+       ["keep_widgets()"], "frames[0] of a plain new")
+
+
+@test
+def allocator_new_every_form_counted_once():
+    # jemalloc's operator new and delete never call malloc and free: its
+    # whole C++ heap went unseen, and a bad_alloc thrown through the
+    # tracer must leave the thread traced (after_bad_alloc's widgets).
+    prog = compile_prog("cxx_new_forms", libs=["-ljemalloc"],
+                        out_name="cxx_new_forms_jemalloc")
+    needed = subprocess.run(["ldd", prog], stdout=subprocess.PIPE,
+                            check=True).stdout.decode()
+    check("libjemalloc" in needed, "linked with jemalloc: " + needed)
+    check_every_form(prog, "jemalloc")
+
+
+@test
+def library_with_its_own_new_keeps_it():
+    lib = os.path.join(BIN, "libcounting_new.so")
+    os.makedirs(BIN, exist_ok=True)
+    subprocess.run(["g++", "-O1", "-g", "-shared", "-fPIC", "-o", lib,
+                    os.path.join(HERE, "progs", "counting_new_lib.cpp")],
+                   check=True)
+    prog = compile_prog("counting_new_main",
+                        libs=["-L" + BIN, "-lcounting_new",
+                              "-Wl,-rpath," + BIN])
+    run = same_as_native([prog])
+    try:
+        eq(run.stdout, b"its operator new ran 540 times, delete 500\n",
+           "the library's operator new and delete ran")
+        report, _ = analyze(run.only_trace())
+        eq(live_by_function(report, "keep_nodes()"), (40, 1280),
+           "its blocks, through its malloc calls")
+        eq(collapsed_cost(run.only_trace(), "allocs", "churn_nodes()"), 500,
+           "churned nodes")
+        check(all(s["frames"][0]["function"] == "operator new(unsigned long)"
+                  for s in sites_calling(report, "keep_nodes()")),
+              "its operator new stands in frames[0]")
+    finally:
+        run.cleanup()
