@@ -87,8 +87,6 @@ static _Atomic int cxx_mode;
 
 static const char nothrow_tag;
 
-extern void *__libc_malloc(size_t size);
-
 /* The C++ runtime's operator new calls malloc and nothing else. */
 static bool is_cxx_runtime(const char *path)
 {
@@ -121,14 +119,12 @@ static void *next_op_handle(void)
 
 static enum cxx_mode choose_mode(void *handle)
 {
-    Dl_info new_info, malloc_info;
-    void *malloc_fn = dlsym(RTLD_NEXT, "malloc");
-    if (!next_op[NEW][SCALAR] || !dladdr(next_op[NEW][SCALAR], &new_info) ||
-        !new_info.dli_fname)
+    Dl_info new_info;
+    void *next_new = next_op[NEW][SCALAR];
+    if (!next_new || !dladdr(next_new, &new_info) || !new_info.dli_fname)
         return MODE_PASSED;
-    if (handle == RTLD_NEXT && malloc_fn && malloc_fn != __libc_malloc &&
-        dladdr(malloc_fn, &malloc_info) &&
-        malloc_info.dli_fbase == new_info.dli_fbase)
+    real_alloc_resolve();
+    if (handle == RTLD_NEXT && real_alloc_owns_code((uintptr_t)next_new))
         return MODE_FOREIGN;
     return is_cxx_runtime(new_info.dli_fname) ? MODE_STANDARD : MODE_PASSED;
 }
@@ -136,9 +132,12 @@ static enum cxx_mode choose_mode(void *handle)
 /* Two threads may resolve at once: both find the same. */
 static __attribute__((noinline, cold)) enum cxx_mode resolve_next_op(void)
 {
-    int saved_errno = errno;
-    void *handle = next_op_handle();
+    int saved_errno = errno, saved_hook = tracer_in_hook;
+    void *handle;
     enum cxx_mode mode;
+
+    tracer_in_hook = 1;    /* the loader's blocks are not the program's */
+    handle = next_op_handle();
 
     for (int op = 0; op < NEXT_OPS; op++)
         for (int form = SCALAR; form <= ARRAY; form++)
@@ -148,6 +147,7 @@ static __attribute__((noinline, cold)) enum cxx_mode resolve_next_op(void)
                              __ATOMIC_RELAXED);
     mode = choose_mode(handle);
     atomic_store_explicit(&cxx_mode, mode, memory_order_release);
+    tracer_in_hook = saved_hook;
     errno = saved_errno;
     return mode;
 }

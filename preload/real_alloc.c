@@ -2,6 +2,7 @@
 #include "real_alloc.h"
 
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <errno.h>
 #include <link.h>
 #include <stdbool.h>
@@ -20,6 +21,7 @@ extern void *__libc_valloc(size_t size);
 extern void *__libc_pvalloc(size_t size);
 
 static bool resolve_real_alloc(void);
+static void *resolving_malloc(size_t size);
 
 /* The code of an allocator other than glibc's: empty when glibc's. */
 static struct code_range foreign_code;
@@ -27,6 +29,12 @@ static struct code_range foreign_code;
 bool real_alloc_owns_code(uintptr_t addr)
 {
     return addr >= foreign_code.start && addr < foreign_code.end;
+}
+
+void real_alloc_resolve(void)
+{
+    if (REAL_ALLOC(malloc) == resolving_malloc)
+        resolve_real_alloc();
 }
 
 static void *resolving_malloc(size_t size)
@@ -106,6 +114,13 @@ static bool same_object(void *a, void *b)
     return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
 }
 
+/* Not by comparing with __libc_malloc: tcmalloc defines that name too,
+ * for glibc's own internal callers, and ours then binds to it. */
+static bool in_glibc(void *fn)
+{
+    return same_object(fn, (void *)gnu_get_libc_version);
+}
+
 #define PUBLISH(field, value) \
     __atomic_store_n(&real_alloc.field, (value), __ATOMIC_RELAXED)
 
@@ -144,7 +159,7 @@ static bool resolve_real_alloc(void)
         valloc_fn = __libc_valloc;
         pvalloc_fn = __libc_pvalloc;
     }
-    if (malloc_fn != __libc_malloc)
+    if (!in_glibc((void *)malloc_fn))
         code_range_of((uintptr_t)malloc_fn, &foreign_code);
     if (!valloc_fn || !same_object((void *)valloc_fn, (void *)malloc_fn))
         valloc_fn = valloc_from_memalign;

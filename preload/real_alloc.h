@@ -46,6 +46,9 @@ extern struct real_alloc real_alloc;
  * not count those mappings again, as blocks around the blocks in them. */
 bool real_alloc_owns_code(uintptr_t addr);
 
+/* Resolves now if no call has yet (real_alloc_owns_code needs it). */
+void real_alloc_resolve(void);
+
 /* The object whose malloc the program's calls reach instead of ours (its
  * executable, which comes first in the lookup order, may define one):
  * its path ("" for the executable), or NULL when they reach ours. */

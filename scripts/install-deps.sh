@@ -6,8 +6,8 @@ set -eu
 packages="gcc g++ make pkg-config libunwind-dev uthash-dev check libsubunit-dev libdw-dev libelf-dev"
 # The end-to-end tests trace real programs.
 packages="$packages python3 sqlite3 nodejs"
-# ... and one linked with an allocator of its own.
-packages="$packages libjemalloc-dev"
+# ... and ones linked with an allocator of their own.
+packages="$packages libjemalloc-dev libtcmalloc-minimal4"
 # make fuzz and make check: clang with its libFuzzer and sanitizer runtimes.
 packages="$packages clang libclang-rt-dev"
 # Extra packages a target asks for, e.g. "heaptrack" for the benchmark.

@@ -1,7 +1,7 @@
 """C++ operator new and delete, every form, under the three ways the
 tracer meets them: the C++ runtime's (which calls malloc), an allocator's
-own (jemalloc's, which never does) and a library's own (which must keep
-running). Each program keeps its output and status, and every block is
+own (jemalloc's and tcmalloc's, which never do) and a library's own (which
+must keep running). Each program keeps its output and status, and every block is
 counted once."""
 import os
 import subprocess
@@ -59,15 +59,20 @@ def cxx_runtime_new_every_form_counted_once():
 
 @test
 def allocator_new_every_form_counted_once():
-    # jemalloc's operator new and delete never call malloc and free: its
-    # whole C++ heap went unseen, and a bad_alloc thrown through the
-    # tracer must leave the thread traced (after_bad_alloc's widgets).
-    prog = compile_prog("cxx_new_forms", libs=["-ljemalloc"],
-                        out_name="cxx_new_forms_jemalloc")
-    needed = subprocess.run(["ldd", prog], stdout=subprocess.PIPE,
-                            check=True).stdout.decode()
-    check("libjemalloc" in needed, "linked with jemalloc: " + needed)
-    check_every_form(prog, "jemalloc")
+    # jemalloc's and tcmalloc's operator new and delete never call malloc
+    # and free: their whole C++ heap went unseen. A bad_alloc thrown
+    # through the tracer must leave the thread traced (after_bad_alloc).
+    # tcmalloc also defines __libc_malloc, which hid that it was not
+    # glibc's allocator.
+    for name, lib in (("jemalloc", "-ljemalloc"),
+                      ("tcmalloc", "/usr/lib/x86_64-linux-gnu/"
+                                   "libtcmalloc_minimal.so.4")):
+        prog = compile_prog("cxx_new_forms", libs=[lib],
+                            out_name="cxx_new_forms_" + name)
+        needed = subprocess.run(["ldd", prog], stdout=subprocess.PIPE,
+                                check=True).stdout.decode()
+        check("lib" + name in needed, "linked with %s: %s" % (name, needed))
+        check_every_form(prog, name)
 
 
 @test
@@ -92,5 +97,33 @@ def library_with_its_own_new_keeps_it():
         check(all(s["frames"][0]["function"] == "operator new(unsigned long)"
                   for s in sites_calling(report, "keep_nodes()")),
               "its operator new stands in frames[0]")
+    finally:
+        run.cleanup()
+
+
+@test
+def cxx_extension_loaded_locally_by_a_c_program():
+    # The C++ runtime came with a library loaded RTLD_LOCAL (a Python
+    # extension's way): dlsym(RTLD_NEXT) cannot see its operator new, yet
+    # the library's calls reach ours first.
+    host = compile_prog("cxx_extension_host")
+    ext = os.path.join(BIN, "libcxx_extension.so")
+    subprocess.run(["g++", "-O1", "-g", "-shared", "-fPIC", "-o", ext,
+                    os.path.join(HERE, "progs", "cxx_extension.cpp")],
+                   check=True)
+    needed = subprocess.run(["ldd", host], stdout=subprocess.PIPE,
+                            check=True).stdout.decode()
+    check("libstdc++" not in needed, "the host is C only: " + needed)
+    run = same_as_native([host, ext])
+    try:
+        eq(run.stdout, b"extension kept 12\n", "output")
+        report, _ = analyze(run.only_trace())
+        eq(live_by_function(report, "extension_work"), (12, 480),
+           "the things kept")
+        eq([s["frames"][0]["function"]
+            for s in sites_calling(report, "extension_work")],
+           ["extension_work"], "recorded in operator new")
+        eq(collapsed_cost(run.only_trace(), "allocs", "extension_work"), 112,
+           "every new")
     finally:
         run.cleanup()
