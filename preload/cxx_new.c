@@ -7,12 +7,12 @@
  * here goes to the next definition after libmtrace.so, found at the first
  * call, in one of three ways:
  *
- * - standard (the next one is the C++ runtime's): the plain new and
- *   delete, nearly every call, do what the runtime's would, malloc and
- *   free, and record as those do; the site's first frame is then the
- *   code that called new. The rarer forms, and a failed malloc (the
- *   new-handler loop and bad_alloc), go to the runtime's, whose malloc
- *   and free calls are traced.
+ * - standard (the next one is the C++ runtime's): every new, and the
+ *   plain and sized delete (nearly every call), do what the runtime's
+ *   would, malloc (memalign) and free, and record as those do; the
+ *   site's first frame is then the code that called new, in every form.
+ *   A failed malloc (the new-handler loop, bad_alloc) and the rarer
+ *   deletes go to the runtime's, whose malloc and free calls are traced.
  * - foreign (the next one comes from the object that gave malloc): the
  *   call is recorded around the allocator's. Inside it, the reentrancy
  *   guard keeps an allocator that does call malloc from being counted
@@ -212,23 +212,45 @@ static __attribute__((noinline)) void *foreign_new(int form, size_t size,
         if (nothrow)
             return NULL;
     }
-    /* Unguarded: it may throw through here. */
-    if (aligned) {
+    if (nothrow) {
+        /* No nothrow twin: its malloc, as the runtime's would. */
+        ptr = aligned ? REAL_ALLOC(memalign)(align, nonzero(size))
+                      : REAL_ALLOC(malloc)(nonzero(size));
+    } else if (aligned) {
+        /* Unguarded: it may throw through here. */
         new_aligned_fn loud = NEXT(new_aligned_fn, NEW_ALIGNED, form);
-        ptr = loud ? loud(size, align) : NULL;
+        if (loud)
+            ptr = loud(size, align);
+        else if (!(ptr = REAL_ALLOC(memalign)(align, nonzero(size))))
+            no_runtime();
     } else {
         ptr = untraced_new(form, size);
     }
     return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
 }
 
+/* The standard mode's new of any form, as the runtime's does it (an
+ * alignment that is no power of two: its error, from its own). NULL:
+ * let the runtime's fail, throw or call the new-handler. */
+static inline void *standard_new(size_t size, size_t align,
+                                 uintptr_t entry_slot)
+{
+    void *ptr;
+    if (align & (align - 1))
+        return NULL;
+    ptr = align ? REAL_ALLOC(memalign)(align, nonzero(size))
+                : REAL_ALLOC(malloc)(nonzero(size));
+    return ptr ? after_alloc(ptr, nonzero(size), MT_KIND_HEAP, entry_slot)
+               : NULL;
+}
+
 static inline void *new_plain(int form, size_t size, uintptr_t entry_slot)
 {
     enum cxx_mode mode = mode_now();
+    void *ptr;
     if (likely(mode == MODE_STANDARD) && likely(tracer_should_record())) {
-        void *ptr = REAL_ALLOC(malloc)(nonzero(size));
-        if (likely(ptr))
-            return after_alloc(ptr, nonzero(size), MT_KIND_HEAP, entry_slot);
+        if (likely(ptr = standard_new(size, 0, entry_slot)))
+            return ptr;
     } else if (mode == MODE_FOREIGN && tracer_should_record()) {
         return foreign_new(form, size, 0, false, false, entry_slot);
     }
@@ -237,8 +259,13 @@ static inline void *new_plain(int form, size_t size, uintptr_t entry_slot)
 
 static inline void *new_nothrow(int form, size_t size, uintptr_t entry_slot)
 {
+    enum cxx_mode mode = mode_now();
     new_nothrow_fn next;
-    if (mode_now() == MODE_FOREIGN && tracer_should_record())
+    void *ptr;
+    if (mode == MODE_STANDARD && tracer_should_record() &&
+        (ptr = standard_new(size, 0, entry_slot)))
+        return ptr;
+    if (mode == MODE_FOREIGN && tracer_should_record())
         return foreign_new(form, size, 0, false, true, entry_slot);
     if (likely(next = NEXT(new_nothrow_fn, NEW_NOTHROW, form)))
         return next(size, &nothrow_tag);
@@ -248,10 +275,14 @@ static inline void *new_nothrow(int form, size_t size, uintptr_t entry_slot)
 static inline void *new_aligned(int form, size_t size, size_t align,
                                 bool nothrow, uintptr_t entry_slot)
 {
+    enum cxx_mode mode = mode_now();
     new_aligned_fn next;
     new_aligned_nothrow_fn next_quiet;
     void *ptr;
-    if (mode_now() == MODE_FOREIGN && tracer_should_record())
+    if (mode == MODE_STANDARD && tracer_should_record() &&
+        (ptr = standard_new(size, align, entry_slot)))
+        return ptr;
+    if (mode == MODE_FOREIGN && tracer_should_record())
         return foreign_new(form, size, align, true, nothrow, entry_slot);
     if (nothrow && likely(next_quiet = NEXT(new_aligned_nothrow_fn,
                                               NEW_ALIGNED_NOTHROW, form)))
@@ -264,38 +295,38 @@ static inline void *new_aligned(int form, size_t size, size_t align,
     return ptr;
 }
 
+/* A foreign allocator's delete is about to run: out of the table first,
+ * then the guard up (guard_end takes it down). */
+static inline bool foreign_delete_guard(enum cxx_mode mode, void *ptr)
+{
+    if (mode != MODE_FOREIGN || !tracer_should_record())
+        return false;
+    if (ptr)
+        before_free(ptr);
+    tracer_in_hook = 1;
+    return true;
+}
+
+/* The rarer deletes: the standard mode's reach our free through the
+ * runtime's. */
+static inline bool delete_guard(void *ptr)
+{
+    return foreign_delete_guard(mode_now(), ptr);
+}
+
 /* Every delete ends in free() in the C++ runtime: in the standard mode
- * the plain ones free here. `guarded`: out of the table first, the
- * allocator's call then under the guard. */
+ * the plain and sized ones free here (true). */
 static inline bool delete_traced_here(void *ptr, bool *guarded)
 {
     enum cxx_mode mode = mode_now();
-    *guarded = false;
     if (likely(mode == MODE_STANDARD) && likely(tracer_should_record())) {
         if (ptr)
             before_free(ptr);
         REAL_ALLOC(free)(ptr);
         return true;
     }
-    if (mode == MODE_FOREIGN && tracer_should_record()) {
-        if (ptr)
-            before_free(ptr);
-        *guarded = true;
-        tracer_in_hook = 1;
-    }
+    *guarded = foreign_delete_guard(mode, ptr);
     return false;
-}
-
-/* The other deletes: the standard mode's reach our free through the
- * runtime's. */
-static inline bool delete_guard(void *ptr)
-{
-    if (mode_now() != MODE_FOREIGN || !tracer_should_record())
-        return false;
-    if (ptr)
-        before_free(ptr);
-    tracer_in_hook = 1;
-    return true;
 }
 
 static inline void guard_end(bool guarded)

@@ -1,8 +1,9 @@
 """C++ operator new and delete, every form, under the three ways the
 tracer meets them: the C++ runtime's (which calls malloc), an allocator's
 own (jemalloc's and tcmalloc's, which never do) and a library's own (which
-must keep running). Each program keeps its output and status, and every block is
-counted once."""
+must keep running); and a C++ library loaded RTLD_LOCAL by a C program.
+Each program keeps its output and status, and every block is counted
+once, recorded where new was called."""
 import os
 import subprocess
 
@@ -31,6 +32,11 @@ def check_every_form(prog, what):
         for function, expected in KEPT.items():
             eq(live_by_function(report, function), expected,
                "%s: blocks and bytes kept by %s" % (what, function))
+            # Recorded in operator new, any form: where it was called
+            # comes first, as the caller of malloc does.
+            eq(set(s["frames"][0]["function"]
+                   for s in sites_calling(report, function)),
+               {function}, "%s: frames[0] of %s's sites" % (what, function))
         eq(report["totals"]["live_blocks"], 28,
            what + ": the survivors and stdout's buffer, nothing else")
         # 1000 widgets, 1000 arrays, 100 over-aligned blocks, 100 arrays
@@ -43,18 +49,13 @@ def check_every_form(prog, what):
                    if s.get("kind") == "failed"]
         eq(sum(s["allocs"] for s in refused), 2,
            what + ": the two refused requests")
-        return report
     finally:
         run.cleanup()
 
 
 @test
 def cxx_runtime_new_every_form_counted_once():
-    report = check_every_form(compile_prog("cxx_new_forms"), "libstdc++")
-    # The plain new is recorded where it is called, like malloc.
-    eq(sorted(s["frames"][0]["function"]
-              for s in sites_calling(report, "keep_widgets()")),
-       ["keep_widgets()"], "frames[0] of a plain new")
+    check_every_form(compile_prog("cxx_new_forms"), "libstdc++")
 
 
 @test
