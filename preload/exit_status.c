@@ -22,11 +22,24 @@ static volatile bool status_was_noted;
  * where dlsym (the loader's lock) is not safe. */
 static void (*real_quick_exit)(int);
 
+static volatile bool ends_last;
+
 static void note_exit_status(int status, void *arg)
 {
     (void)arg;
     noted_status = status;
     status_was_noted = true;
+}
+
+static void end_after_destructors(void *arg)
+{
+    (void)arg;
+    lifecycle_end_at_exit();
+}
+
+bool exit_status_ends_last(void)
+{
+    return ends_last;
 }
 
 int32_t exit_status_noted(int32_t otherwise)
@@ -38,6 +51,8 @@ int32_t exit_status_noted(int32_t otherwise)
  * library's own start registers the loader's finalizer (rtld_fini) first:
  * ours must come after it. So we register the finalizer ourselves, then
  * our handler, and hand the real start no finalizer to register again.
+ * Before the finalizer goes the end of the trace, which then runs after
+ * every destructor, those of libraries finalized after ours included.
  * The call to it is a tail call: no frame of ours under main. Untraced
  * (MTRACE_DISABLE, an output that could not be created), nothing of this
  * is done. */
@@ -51,6 +66,7 @@ EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
     if (atomic_load_explicit(&tracer_state, memory_order_relaxed) ==
         TRACER_ACTIVE) {
         real_quick_exit = (void (*)(int))dlsym(RTLD_NEXT, "quick_exit");
+        ends_last = __cxa_atexit(end_after_destructors, NULL, NULL) == 0;
         if (rtld_fini &&
             __cxa_atexit((void (*)(void *))(void (*)(void))rtld_fini, NULL,
                          NULL) == 0)

@@ -9,9 +9,16 @@
 #ifndef MTRACE_EXIT_STATUS_H
 #define MTRACE_EXIT_STATUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The status noted; `otherwise` when none was (an exit before main). */
 int32_t exit_status_noted(int32_t otherwise);
+
+/* Whether an exit ends the trace after the loader's finalizer, so after
+ * every library's destructor: our own destructor then leaves it to that.
+ * The end itself is lifecycle.c's. */
+bool exit_status_ends_last(void);
+void lifecycle_end_at_exit(void);
 
 #endif

@@ -371,14 +371,21 @@ __attribute__((constructor(101))) static void tracer_start(void)
     tracer_in_hook--;
 }
 
-/* Runs in exit() after the program's atexit handlers and destructors
- * (ld.so finalizes a preloaded library after the objects that depend on
- * it; a library that does not is finalized after us, and frees in its
- * destructors are not seen). */
-__attribute__((destructor)) static void tracer_stop(void)
+void lifecycle_end_at_exit(void)
 {
     /* The status as the parent sees it: exit(-1) ends with 255. */
     finish_trace(MT_END_EXIT, exit_status_noted(0) & 0xff, false);
+}
+
+/* ld.so finalizes a preloaded library after the objects that depend on
+ * it, but before those that do not: their destructors' frees would come
+ * after the end. So the end waits for our exit handler, which runs after
+ * all of them (exit_status.h), unless the program started without it
+ * (the tracer loaded by dlopen). */
+__attribute__((destructor)) static void tracer_stop(void)
+{
+    if (!exit_status_ends_last())
+        lifecycle_end_at_exit();
 }
 
 EXPORT void _exit(int status)

@@ -1,9 +1,12 @@
 """The ways a process ends, each recorded in its trace with its status:
 exit and its variants, _exit, fatal signals, SIGKILL, quick_exit (even
-from a signal handler), and a process that never allocates."""
+from a signal handler), a process that never allocates, and frees in the
+destructors of the libraries it linked."""
+import os
 import subprocess
 
-from e2e_lib import Run, analyze, check, compile_prog, eq, sites_calling, test
+from e2e_lib import (BIN, HERE, Run, analyze, check, compile_prog, eq,
+                     sites_calling, test)
 from tests_tracer import live_site
 
 
@@ -118,5 +121,34 @@ def python_os_exit_is_flushed():
         big = [s for s in report["sites"] if s["live_blocks"] >= 20 and
                s["live_bytes"] >= 20 * 5000]
         check(big, "the 20 bytearrays are survivors")
+    finally:
+        run.cleanup()
+
+
+@test
+def frees_in_library_destructors_are_seen():
+    # A library the program links, which does not depend on libmtrace.so,
+    # is finalized after it: its destructor's frees came after the end of
+    # the trace, and its 20 blocks showed as live at exit.
+    lib = os.path.join(BIN, "libteardown.so")
+    os.makedirs(BIN, exist_ok=True)
+    subprocess.run(["gcc", "-O1", "-g", "-shared", "-fPIC", "-o", lib,
+                    os.path.join(HERE, "progs", "teardown_lib.c")],
+                   check=True)
+    prog = compile_prog("teardown_main", libs=["-L" + BIN, "-lteardown",
+                                               "-Wl,-rpath," + BIN])
+    run = Run([prog])
+    try:
+        eq((run.status, run.stdout), (7, b"kept 20 in the library\n"),
+           "status and output")
+        report, _ = analyze(run.only_trace())
+        eq((report["end_reason"], report["end_status"]), ("exit", 7),
+           "recorded end")
+        eq([(s["live_blocks"], s["live_bytes"])
+            for s in sites_calling(report, "keep_in_library")
+            if s["live_blocks"]], [], "the library's blocks were freed")
+        eq(sum(s["live_blocks"] for s in sites_calling(report, "leak_three")),
+           3, "the leak stays")
+        eq(report["totals"]["frees"], 20, "the destructor's frees")
     finally:
         run.cleanup()
