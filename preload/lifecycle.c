@@ -328,7 +328,13 @@ __attribute__((constructor(101))) static void tracer_start(void)
 {
     struct timespec ts;
     ssize_t n;
+    int unstarted = TRACER_UNSTARTED;
 
+    /* Once: our allocations while starting, and our constructor after an
+     * early start, find it started (off until it is active). */
+    if (!atomic_compare_exchange_strong(&tracer_state, &unstarted,
+                                        TRACER_OFF))
+        return;
     options_load();
     /* Wrapped functions must keep working when we do not trace. */
     real_execvpe = (int (*)(const char *, char *const[], char *const[]))
@@ -369,6 +375,17 @@ __attribute__((constructor(101))) static void tracer_start(void)
     }
     spin_unlock(&snapshot_lock);
     tracer_in_hook--;
+}
+
+/* The C library sets environ in its own constructor, the first to run:
+ * before that, ld.so may allocate (its TLS), and the environment that
+ * holds our options cannot be read. */
+__attribute__((noinline, cold)) bool tracer_start_early(void)
+{
+    if (tracer_in_hook || !environ)
+        return false;
+    tracer_start();
+    return atomic_load(&tracer_state) == TRACER_ACTIVE && !tracer_in_hook;
 }
 
 void lifecycle_end_at_exit(void)

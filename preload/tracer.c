@@ -6,7 +6,7 @@
 #include "clock.h"
 #include "counter.h"
 
-atomic_int tracer_state;
+atomic_int tracer_state = TRACER_UNSTARTED;
 __thread int tracer_in_hook;
 uint64_t tracer_origin_ns;
 bool tracer_pristine = true;

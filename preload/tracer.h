@@ -10,9 +10,10 @@
 #include <stdint.h>
 
 enum tracer_state {
-    TRACER_OFF = 0,            /* not started, disabled, or could not start */
+    TRACER_OFF = 0,            /* starting, disabled, or could not start */
     TRACER_ACTIVE = 1,
     TRACER_FINISHED = 2,       /* final records written; pass-through */
+    TRACER_UNSTARTED = 3,      /* the initial state */
 };
 
 extern atomic_int tracer_state;
@@ -32,11 +33,18 @@ extern bool tracer_pristine;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* Starts the tracer at the first call made once the C library is ready,
+ * when that comes before our constructor (another library's constructor
+ * allocating: ld.so runs the program's libraries' before a preloaded
+ * one's). Whether that call may record. */
+bool tracer_start_early(void);
+
 static inline bool tracer_should_record(void)
 {
-    return likely(atomic_load_explicit(&tracer_state, memory_order_relaxed) ==
-                  TRACER_ACTIVE) &&
-           likely(!tracer_in_hook);
+    int state = atomic_load_explicit(&tracer_state, memory_order_relaxed);
+    if (likely(state == TRACER_ACTIVE))
+        return likely(!tracer_in_hook);
+    return unlikely(state == TRACER_UNSTARTED) && tracer_start_early();
 }
 
 #endif

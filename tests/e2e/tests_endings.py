@@ -126,10 +126,11 @@ def python_os_exit_is_flushed():
 
 
 @test
-def frees_in_library_destructors_are_seen():
+def library_constructors_and_destructors_are_seen():
     # A library the program links, which does not depend on libmtrace.so,
-    # is finalized after it: its destructor's frees came after the end of
-    # the trace, and its 20 blocks showed as live at exit.
+    # is initialized before it and finalized after it: its constructor's
+    # blocks came before the start of the trace, its destructor's frees
+    # after the end, and its 20 blocks showed as live at exit.
     lib = os.path.join(BIN, "libteardown.so")
     os.makedirs(BIN, exist_ok=True)
     subprocess.run(["gcc", "-O1", "-g", "-shared", "-fPIC", "-o", lib,
@@ -147,8 +148,16 @@ def frees_in_library_destructors_are_seen():
         eq([(s["live_blocks"], s["live_bytes"])
             for s in sites_calling(report, "keep_in_library")
             if s["live_blocks"]], [], "the library's blocks were freed")
-        eq(sum(s["live_blocks"] for s in sites_calling(report, "leak_three")),
-           3, "the leak stays")
-        eq(report["totals"]["frees"], 20, "the destructor's frees")
+        for function, expected in (("leak_three", (3, 150)),
+                                   ("leak_at_load", (2, 140))):
+            eq((sum(s["live_blocks"]
+                    for s in sites_calling(report, function)),
+                sum(s["live_bytes"] for s in sites_calling(report, function))),
+               expected, "the leaks of " + function)
+        # The constructor's 6, main's 23 and stdout's buffer; the
+        # destructor's 24 frees.
+        totals = report["totals"]
+        eq((totals["allocs"], totals["frees"]), (30, 24),
+           "every call seen")
     finally:
         run.cleanup()
