@@ -3,23 +3,23 @@
  * array; nothrow, aligned, sized). The C++ runtime's own (libstdc++,
  * libc++) only call malloc and free, which we trace anyway; but a program
  * linked with jemalloc or tcmalloc gets that allocator's operator new,
- * which never calls malloc: its whole C++ heap went unseen. Each call
- * here goes to the next definition after libmtrace.so, found at the first
- * call, in one of three ways:
+ * which never calls malloc: its whole C++ heap went unseen.
  *
- * - standard (the next one is the C++ runtime's): every new, and the
- *   plain and sized delete (nearly every call), do what the runtime's
- *   would, malloc (memalign) and free, and record as those do; the
- *   site's first frame is then the code that called new, in every form.
- *   A failed malloc (the new-handler loop, bad_alloc) and the rarer
- *   deletes go to the runtime's, whose malloc and free calls are traced.
- * - foreign (the next one comes from the object that gave malloc): the
- *   call is recorded around the allocator's. Inside it, the reentrancy
- *   guard keeps an allocator that does call malloc from being counted
- *   twice. An exception must never cross the guard (it would stay up and
- *   silence the thread), so a throwing new asks the allocator's nothrow
- *   twin first, and only when that fails calls the throwing one,
- *   unguarded, to run the new-handler and throw as the program expects.
+ * Each call goes to the definition its caller would reach without us:
+ * the next one after libmtrace.so in the global scope or, when that scope
+ * has none (a C program that dlopen'ed a C++ library RTLD_LOCAL, as Python
+ * loads extensions), the first one in the calling library's own scope.
+ * What that definition is decides what we do:
+ *
+ * - standard (the C++ runtime's): new does what the runtime's would,
+ *   malloc (memalign), and records as malloc does, so the site's first
+ *   frame is the code that called new, in every form; a failed malloc
+ *   (the new-handler loop, bad_alloc) goes to the runtime's, whose malloc
+ *   calls are traced. Every delete is our free, as the runtime's ends in
+ *   free().
+ * - foreign (it belongs to the allocator that gave malloc): each call is
+ *   recorded around the allocator's, its new under the reentrancy guard
+ *   (foreign_new). What a new-handler does inside it is not seen.
  * - passed (any other: a library's own operator new, pool or counter):
  *   called as it is, unrecorded; whatever it asks of malloc is traced.
  */
@@ -32,8 +32,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cxx_new.h"
 #include "entry.h"
 #include "real_alloc.h"
+#include "spinlock.h"
+#include "stack.h"
 #include "trace_format.h"
 
 /* std::align_val_t is an enum of size_t; std::nothrow_t const & is a
@@ -76,14 +79,32 @@ static const char *const next_op_names[NEXT_OPS][2] = {
                                  "_ZdaPvSt11align_val_tRKSt9nothrow_t" },
 };
 
-/* The next definitions, NULL where there is none. */
-static void *next_op[NEXT_OPS][2];
+enum cxx_mode {
+    MODE_UNKNOWN, MODE_STANDARD, MODE_FOREIGN, MODE_PASSED,
+    MODE_BY_CALLER,            /* the global scope has none: see callers */
+};
 
-#define NEXT(type, op, form) \
-    ((type)__atomic_load_n(&next_op[op][form], __ATOMIC_RELAXED))
+/* The next definitions (NULL where there is none) and what they are. */
+struct next_ops {
+    void *fn[NEXT_OPS][2];
+    _Atomic int mode;
+};
 
-enum cxx_mode { MODE_UNKNOWN, MODE_STANDARD, MODE_FOREIGN, MODE_PASSED };
-static _Atomic int cxx_mode;
+static struct next_ops global_ops;
+
+/* In MODE_BY_CALLER, one per calling object, by its code's range. A
+ * slot is in use while `end` is not 0; written under callers_lock but
+ * read without it: `end` goes last. dlclose empties them all (a library
+ * loaded later may take the range), and a full table falls back to the
+ * C++ runtime's definitions. */
+#define CALLER_SLOTS 32
+static struct caller_ops {
+    struct next_ops ops;
+    uintptr_t start;
+    _Atomic uintptr_t end;
+} callers[CALLER_SLOTS];
+static spinlock_t callers_lock;
+static struct next_ops runtime_ops;
 
 static const char nothrow_tag;
 
@@ -97,66 +118,164 @@ static bool is_cxx_runtime(const char *path)
            strncmp(base, "libc++abi.so", 12) == 0;
 }
 
-/* Where the next definitions are. RTLD_NEXT searches the global scope,
- * which lacks a C++ runtime that came with a library dlopen'ed
- * RTLD_LOCAL (a Python extension): that library's calls still reach us
- * first, so look in the runtime itself. The handle is kept: we call into
- * it from now on. */
-static void *next_op_handle(void)
+static enum cxx_mode choose_mode(void *next_new)
 {
-    static const char *const runtimes[] = {
-        "libstdc++.so.6", "libc++.so.1", "libc++abi.so.1",
-    };
-    if (dlsym(RTLD_NEXT, "_Znwm"))
-        return RTLD_NEXT;
-    for (size_t i = 0; i < sizeof runtimes / sizeof runtimes[0]; i++) {
-        void *handle = dlopen(runtimes[i], RTLD_LAZY | RTLD_NOLOAD);
-        if (handle)
-            return handle;
-    }
-    return NULL;
-}
-
-static enum cxx_mode choose_mode(void *handle)
-{
-    Dl_info new_info;
-    void *next_new = next_op[NEW][SCALAR];
-    if (!next_new || !dladdr(next_new, &new_info) || !new_info.dli_fname)
+    Dl_info info;
+    if (!next_new || !dladdr(next_new, &info) || !info.dli_fname)
         return MODE_PASSED;
     real_alloc_resolve();
-    if (handle == RTLD_NEXT && real_alloc_owns_code((uintptr_t)next_new))
+    if (real_alloc_owns_code((uintptr_t)next_new))
         return MODE_FOREIGN;
-    return is_cxx_runtime(new_info.dli_fname) ? MODE_STANDARD : MODE_PASSED;
+    /* Our malloc is not the program's when its executable has its own:
+     * the runtime's new must then reach that one. */
+    return is_cxx_runtime(info.dli_fname) && !real_alloc_shadowed_by()
+               ? MODE_STANDARD
+               : MODE_PASSED;
 }
 
-/* Two threads may resolve at once: both find the same. */
-static __attribute__((noinline, cold)) enum cxx_mode resolve_next_op(void)
+/* Around calls into the loader: under the guard, as the blocks it
+ * allocates (dlerror's message, a handle's) are not the program's; errno
+ * as the program left it. */
+struct loader_call {
+    int saved_errno, saved_hook;
+};
+
+static void loader_call_begin(struct loader_call *c)
 {
-    int saved_errno = errno, saved_hook = tracer_in_hook;
-    void *handle;
-    enum cxx_mode mode;
+    c->saved_errno = errno;
+    c->saved_hook = tracer_in_hook;
+    tracer_in_hook = 1;
+}
 
-    tracer_in_hook = 1;    /* the loader's blocks are not the program's */
-    handle = next_op_handle();
+static void loader_call_end(const struct loader_call *c)
+{
+    tracer_in_hook = c->saved_hook;
+    errno = c->saved_errno;
+}
 
+/* What `handle` finds (RTLD_NEXT, or an object and its dependencies),
+ * with the mode last. */
+static void find_ops(struct next_ops *ops, void *handle)
+{
+    struct loader_call call;
+    loader_call_begin(&call);
     for (int op = 0; op < NEXT_OPS; op++)
         for (int form = SCALAR; form <= ARRAY; form++)
-            __atomic_store_n(&next_op[op][form],
+            __atomic_store_n(&ops->fn[op][form],
                              handle ? dlsym(handle, next_op_names[op][form])
                                     : NULL,
                              __ATOMIC_RELAXED);
-    mode = choose_mode(handle);
-    atomic_store_explicit(&cxx_mode, mode, memory_order_release);
-    tracer_in_hook = saved_hook;
-    errno = saved_errno;
-    return mode;
+    atomic_store_explicit(&ops->mode, choose_mode(ops->fn[NEW][SCALAR]),
+                          memory_order_release);
+    loader_call_end(&call);
 }
 
-static inline enum cxx_mode mode_now(void)
+/* Opens the object (RTLD_NOLOAD: only if loaded) just to look in it:
+ * closed again, so that the program's dlclose still unloads it. */
+static void find_ops_in(struct next_ops *ops, const char *path)
 {
-    int mode = atomic_load_explicit(&cxx_mode, memory_order_acquire);
-    return likely(mode != MODE_UNKNOWN) ? (enum cxx_mode)mode
-                                        : resolve_next_op();
+    struct loader_call call;
+    void *handle;
+    loader_call_begin(&call);
+    handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+    find_ops(ops, handle);
+    if (handle)
+        dlclose(handle);
+    loader_call_end(&call);
+}
+
+static const struct next_ops *runtime_fallback(void)
+{
+    if (atomic_load_explicit(&runtime_ops.mode, memory_order_acquire) ==
+        MODE_UNKNOWN)
+        find_ops_in(&runtime_ops, "libstdc++.so.6");
+    return &runtime_ops;
+}
+
+/* The calling object's slot, made on its first call. */
+static const struct next_ops *caller_ops_of(uintptr_t caller)
+{
+    struct next_ops found;
+    struct code_range code;
+    Dl_info info;
+    unsigned i;
+
+    for (i = 0; i < CALLER_SLOTS; i++) {
+        uintptr_t end = atomic_load_explicit(&callers[i].end,
+                                             memory_order_acquire);
+        if (caller < end && caller >= callers[i].start)
+            return &callers[i].ops;
+    }
+    if (!code_range_of(caller, &code) || !dladdr((void *)caller, &info) ||
+        !info.dli_fname)
+        return runtime_fallback();
+    /* The loader's lock is taken outside ours, never inside. */
+    memset(&found, 0, sizeof found);
+    find_ops_in(&found, info.dli_fname);
+    spin_lock(&callers_lock);
+    for (i = 0; i < CALLER_SLOTS; i++)
+        if (!atomic_load_explicit(&callers[i].end, memory_order_relaxed))
+            break;
+    if (i < CALLER_SLOTS) {
+        memcpy(callers[i].ops.fn, found.fn, sizeof found.fn);
+        atomic_store_explicit(&callers[i].ops.mode,
+                              atomic_load(&found.mode),
+                              memory_order_relaxed);
+        callers[i].start = code.start;
+        atomic_store_explicit(&callers[i].end, code.end,
+                              memory_order_release);
+    }
+    spin_unlock(&callers_lock);
+    return i < CALLER_SLOTS ? &callers[i].ops : runtime_fallback();
+}
+
+void cxx_new_forget_callers(void)
+{
+    spin_lock(&callers_lock);
+    for (unsigned i = 0; i < CALLER_SLOTS; i++)
+        atomic_store_explicit(&callers[i].end, 0, memory_order_relaxed);
+    atomic_store(&runtime_ops.mode, MODE_UNKNOWN);
+    spin_unlock(&callers_lock);
+}
+
+static __attribute__((noinline, cold)) const struct next_ops *
+ops_slow(uintptr_t caller)
+{
+    if (atomic_load_explicit(&global_ops.mode, memory_order_acquire) ==
+        MODE_UNKNOWN) {
+        /* Two threads may resolve at once: both find the same. */
+        struct loader_call call;
+        void *next_new;
+        loader_call_begin(&call);
+        next_new = dlsym(RTLD_NEXT, "_Znwm");
+        loader_call_end(&call);
+        if (next_new)
+            find_ops(&global_ops, RTLD_NEXT);
+        else
+            atomic_store(&global_ops.mode, MODE_BY_CALLER);
+    }
+    if (atomic_load(&global_ops.mode) != MODE_BY_CALLER)
+        return &global_ops;
+    return caller_ops_of(caller);
+}
+
+/* The definitions the code at `caller` would reach. */
+static inline const struct next_ops *ops_for(uintptr_t caller)
+{
+    int mode = atomic_load_explicit(&global_ops.mode, memory_order_acquire);
+    if (likely(mode != MODE_UNKNOWN) && likely(mode != MODE_BY_CALLER))
+        return &global_ops;
+    return ops_slow(caller);
+}
+
+static inline int mode_of(const struct next_ops *ops)
+{
+    return atomic_load_explicit(&ops->mode, memory_order_relaxed);
+}
+
+static inline void *next_fn(const struct next_ops *ops, int op, int form)
+{
+    return __atomic_load_n(&ops->fn[op][form], __ATOMIC_RELAXED);
 }
 
 /*
@@ -178,60 +297,64 @@ static inline size_t nonzero(size_t size)
     return size ? size : 1;
 }
 
-static void *untraced_new(int form, size_t size)
+static inline bool is_nothrow(int op)
 {
-    new_fn next = NEXT(new_fn, NEW, form);
-    void *ptr;
-    if (likely(next))
-        return next(size);
-    if (!(ptr = REAL_ALLOC(malloc)(nonzero(size))))
+    return op == NEW_NOTHROW || op == NEW_ALIGNED_NOTHROW;
+}
+
+/* The next new of this form, unrecorded; it may throw through here. */
+static inline void *call_next_new(const struct next_ops *ops, int op,
+                                  int form, size_t size, size_t align)
+{
+    void *fn = next_fn(ops, op, form), *ptr;
+    if (likely(fn)) {
+        switch (op) {
+        case NEW:
+            return ((new_fn)fn)(size);
+        case NEW_NOTHROW:
+            return ((new_nothrow_fn)fn)(size, &nothrow_tag);
+        case NEW_ALIGNED:
+            return ((new_aligned_fn)fn)(size, align);
+        default:
+            return ((new_aligned_nothrow_fn)fn)(size, align, &nothrow_tag);
+        }
+    }
+    ptr = align ? REAL_ALLOC(memalign)(align, nonzero(size))
+                : REAL_ALLOC(malloc)(nonzero(size));
+    if (!ptr && !is_nothrow(op))
         no_runtime();
     return ptr;
 }
 
-/* The allocator's new, under the guard, recorded; nothrow: NULL on
- * failure, else the throwing form's handler loop and bad_alloc. */
-static __attribute__((noinline)) void *foreign_new(int form, size_t size,
-                                                   size_t align, bool aligned,
-                                                   bool nothrow,
-                                                   uintptr_t entry_slot)
+/* The allocator's new, recorded, under the guard: jemalloc's aligned new
+ * calls aligned_alloc, which would count it twice. An exception must not
+ * cross the guard (it would stay up and silence the thread), so a
+ * throwing form asks the nothrow twin first, and only when that fails
+ * calls itself, unguarded, for the new-handler loop and bad_alloc. */
+static __attribute__((noinline)) void *
+foreign_new(const struct next_ops *ops, int op, int form, size_t size,
+            size_t align, uintptr_t entry_slot)
 {
-    new_nothrow_fn quiet = NEXT(new_nothrow_fn, NEW_NOTHROW, form);
-    new_aligned_nothrow_fn quiet_aligned =
-        NEXT(new_aligned_nothrow_fn, NEW_ALIGNED_NOTHROW, form);
+    int quiet = op == NEW || op == NEW_NOTHROW ? NEW_NOTHROW
+                                               : NEW_ALIGNED_NOTHROW;
     void *ptr = NULL;
-
-    if (aligned ? !!quiet_aligned : !!quiet) {
+    if (next_fn(ops, quiet, form)) {
         tracer_in_hook = 1;
-        ptr = aligned ? quiet_aligned(size, align, &nothrow_tag)
-                      : quiet(size, &nothrow_tag);
+        ptr = call_next_new(ops, quiet, form, size, align);
         tracer_in_hook = 0;
         if (likely(ptr))
             return after_alloc(ptr, size, MT_KIND_HEAP, entry_slot);
         after_failure(size);
-        if (nothrow)
+        if (is_nothrow(op))
             return NULL;
     }
-    if (nothrow) {
-        /* No nothrow twin: its malloc, as the runtime's would. */
-        ptr = aligned ? REAL_ALLOC(memalign)(align, nonzero(size))
-                      : REAL_ALLOC(malloc)(nonzero(size));
-    } else if (aligned) {
-        /* Unguarded: it may throw through here. */
-        new_aligned_fn loud = NEXT(new_aligned_fn, NEW_ALIGNED, form);
-        if (loud)
-            ptr = loud(size, align);
-        else if (!(ptr = REAL_ALLOC(memalign)(align, nonzero(size))))
-            no_runtime();
-    } else {
-        ptr = untraced_new(form, size);
-    }
+    ptr = call_next_new(ops, op, form, size, align);
     return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
 }
 
-/* The standard mode's new of any form, as the runtime's does it (an
- * alignment that is no power of two: its error, from its own). NULL:
- * let the runtime's fail, throw or call the new-handler. */
+/* The standard mode's new, as the runtime's does it (an alignment that
+ * is no power of two: its error, from its own). NULL: let the runtime's
+ * fail, throw or call the new-handler. */
 static inline void *standard_new(size_t size, size_t align,
                                  uintptr_t entry_slot)
 {
@@ -244,249 +367,206 @@ static inline void *standard_new(size_t size, size_t align,
                : NULL;
 }
 
-static inline void *new_plain(int form, size_t size, uintptr_t entry_slot)
+/* Anything but the standard mode's recorded new. */
+static __attribute__((noinline)) void *
+new_elsewhere(int op, int form, size_t size, size_t align,
+              uintptr_t entry_slot)
 {
-    enum cxx_mode mode = mode_now();
-    void *ptr;
-    if (likely(mode == MODE_STANDARD) && likely(tracer_should_record())) {
-        if (likely(ptr = standard_new(size, 0, entry_slot)))
-            return ptr;
-    } else if (mode == MODE_FOREIGN && tracer_should_record()) {
-        return foreign_new(form, size, 0, false, false, entry_slot);
-    }
-    return untraced_new(form, size);
-}
-
-static inline void *new_nothrow(int form, size_t size, uintptr_t entry_slot)
-{
-    enum cxx_mode mode = mode_now();
-    new_nothrow_fn next;
-    void *ptr;
-    if (mode == MODE_STANDARD && tracer_should_record() &&
-        (ptr = standard_new(size, 0, entry_slot)))
-        return ptr;
-    if (mode == MODE_FOREIGN && tracer_should_record())
-        return foreign_new(form, size, 0, false, true, entry_slot);
-    if (likely(next = NEXT(new_nothrow_fn, NEW_NOTHROW, form)))
-        return next(size, &nothrow_tag);
-    return REAL_ALLOC(malloc)(nonzero(size));
-}
-
-static inline void *new_aligned(int form, size_t size, size_t align,
-                                bool nothrow, uintptr_t entry_slot)
-{
-    enum cxx_mode mode = mode_now();
-    new_aligned_fn next;
-    new_aligned_nothrow_fn next_quiet;
+    /* The slot holds our return address: the caller's code. */
+    const struct next_ops *ops = ops_for(*(const uintptr_t *)entry_slot);
+    int mode = mode_of(ops);
     void *ptr;
     if (mode == MODE_STANDARD && tracer_should_record() &&
         (ptr = standard_new(size, align, entry_slot)))
         return ptr;
     if (mode == MODE_FOREIGN && tracer_should_record())
-        return foreign_new(form, size, align, true, nothrow, entry_slot);
-    if (nothrow && likely(next_quiet = NEXT(new_aligned_nothrow_fn,
-                                              NEW_ALIGNED_NOTHROW, form)))
-        return next_quiet(size, align, &nothrow_tag);
-    if (!nothrow && likely(next = NEXT(new_aligned_fn, NEW_ALIGNED, form)))
-        return next(size, align);
-    ptr = REAL_ALLOC(memalign)(align, nonzero(size));
-    if (!ptr && !nothrow)
-        no_runtime();
-    return ptr;
+        return foreign_new(ops, op, form, size, align, entry_slot);
+    return call_next_new(ops, op, form, size, align);
 }
 
-/* A foreign allocator's delete is about to run: out of the table first,
- * then the guard up (guard_end takes it down). */
-static inline bool foreign_delete_guard(enum cxx_mode mode, void *ptr)
+static inline __attribute__((always_inline)) void *
+cxx_new(int op, int form, size_t size, size_t align, uintptr_t entry_slot)
 {
-    if (mode != MODE_FOREIGN || !tracer_should_record())
-        return false;
-    if (ptr)
-        before_free(ptr);
+    void *ptr;
+    if (likely(atomic_load_explicit(&global_ops.mode, memory_order_relaxed) ==
+               MODE_STANDARD) &&
+        likely(tracer_should_record()) &&
+        likely(ptr = standard_new(size, align, entry_slot)))
+        return ptr;
+    return new_elsewhere(op, form, size, align, entry_slot);
+}
+
+/* Out of the table before the allocator's delete, as free does it. */
+static void release_before_delete(void *ptr)
+{
+    int saved_errno = errno;
     tracer_in_hook = 1;
-    return true;
+    record_free_quietly(ptr);
+    tracer_in_hook = 0;
+    errno = saved_errno;
 }
 
-/* The rarer deletes: the standard mode's reach our free through the
- * runtime's. */
-static inline bool delete_guard(void *ptr)
+/* Anything but the standard mode's delete, which is our free. */
+static __attribute__((noinline)) void
+delete_elsewhere(int op, int form, void *ptr, size_t size, size_t align,
+                 uintptr_t caller)
 {
-    return foreign_delete_guard(mode_now(), ptr);
-}
-
-/* Every delete ends in free() in the C++ runtime: in the standard mode
- * the plain and sized ones free here (true). */
-static inline bool delete_traced_here(void *ptr, bool *guarded)
-{
-    enum cxx_mode mode = mode_now();
-    if (likely(mode == MODE_STANDARD) && likely(tracer_should_record())) {
-        if (ptr)
-            before_free(ptr);
-        REAL_ALLOC(free)(ptr);
-        return true;
+    const struct next_ops *ops = ops_for(caller);
+    int mode = mode_of(ops);
+    void *fn;
+    if (mode == MODE_STANDARD) {
+        traced_free(ptr);
+        return;
     }
-    *guarded = foreign_delete_guard(mode, ptr);
-    return false;
-}
-
-static inline void guard_end(bool guarded)
-{
-    if (guarded)
-        tracer_in_hook = 0;
-}
-
-/* The next delete, or free() where there is none. */
-#define CALL_NEXT_DELETE(type, op, form, ...)                                 \
-    do {                                                                     \
-        type next_ = NEXT(type, op, form);                                   \
-        if (likely(next_))                                                   \
-            next_(__VA_ARGS__);                                              \
-        else                                                                 \
-            REAL_ALLOC(free)(ptr);                                           \
-    } while (0)
-
-static inline void delete_plain(int form, void *ptr)
-{
-    bool guarded;
-    if (delete_traced_here(ptr, &guarded))
+    if (mode == MODE_FOREIGN && ptr && tracer_should_record())
+        release_before_delete(ptr);
+    if (unlikely(!(fn = next_fn(ops, op, form)))) {
+        REAL_ALLOC(free)(ptr);
         return;
-    CALL_NEXT_DELETE(delete_fn, DELETE, form, ptr);
-    guard_end(guarded);
+    }
+    switch (op) {
+    case DELETE:
+        ((delete_fn)fn)(ptr);
+        break;
+    case DELETE_SIZED:
+        ((delete_sized_fn)fn)(ptr, size);
+        break;
+    case DELETE_NOTHROW:
+        ((delete_nothrow_fn)fn)(ptr, &nothrow_tag);
+        break;
+    case DELETE_ALIGNED:
+        ((delete_aligned_fn)fn)(ptr, align);
+        break;
+    case DELETE_SIZED_ALIGNED:
+        ((delete_sized_aligned_fn)fn)(ptr, size, align);
+        break;
+    default:
+        ((delete_aligned_nothrow_fn)fn)(ptr, align, &nothrow_tag);
+        break;
+    }
 }
 
-static inline void delete_sized(int form, void *ptr, size_t size)
+static inline __attribute__((always_inline)) void
+cxx_delete(int op, int form, void *ptr, size_t size, size_t align,
+           uintptr_t caller)
 {
-    bool guarded;
-    if (delete_traced_here(ptr, &guarded))
-        return;
-    CALL_NEXT_DELETE(delete_sized_fn, DELETE_SIZED, form, ptr, size);
-    guard_end(guarded);
+    if (likely(atomic_load_explicit(&global_ops.mode, memory_order_relaxed) ==
+               MODE_STANDARD))
+        traced_free(ptr);
+    else
+        delete_elsewhere(op, form, ptr, size, align, caller);
 }
+
+#define CALLER() ((uintptr_t)__builtin_return_address(0))
 
 EXPORT void *_Znwm(size_t size)
 {
-    return new_plain(SCALAR, size, ENTRY_SLOT());
+    return cxx_new(NEW, SCALAR, size, 0, ENTRY_SLOT());
 }
 
 EXPORT void *_Znam(size_t size)
 {
-    return new_plain(ARRAY, size, ENTRY_SLOT());
+    return cxx_new(NEW, ARRAY, size, 0, ENTRY_SLOT());
 }
 
 EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *tag)
 {
     (void)tag;
-    return new_nothrow(SCALAR, size, ENTRY_SLOT());
+    return cxx_new(NEW_NOTHROW, SCALAR, size, 0, ENTRY_SLOT());
 }
 
 EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *tag)
 {
     (void)tag;
-    return new_nothrow(ARRAY, size, ENTRY_SLOT());
+    return cxx_new(NEW_NOTHROW, ARRAY, size, 0, ENTRY_SLOT());
 }
 
 EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align)
 {
-    return new_aligned(SCALAR, size, align, false, ENTRY_SLOT());
+    return cxx_new(NEW_ALIGNED, SCALAR, size, align, ENTRY_SLOT());
 }
 
 EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align)
 {
-    return new_aligned(ARRAY, size, align, false, ENTRY_SLOT());
+    return cxx_new(NEW_ALIGNED, ARRAY, size, align, ENTRY_SLOT());
 }
 
 EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align,
                                                 const void *tag)
 {
     (void)tag;
-    return new_aligned(SCALAR, size, align, true, ENTRY_SLOT());
+    return cxx_new(NEW_ALIGNED_NOTHROW, SCALAR, size, align, ENTRY_SLOT());
 }
 
 EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align,
                                                 const void *tag)
 {
     (void)tag;
-    return new_aligned(ARRAY, size, align, true, ENTRY_SLOT());
+    return cxx_new(NEW_ALIGNED_NOTHROW, ARRAY, size, align, ENTRY_SLOT());
 }
 
 EXPORT void _ZdlPv(void *ptr)
 {
-    delete_plain(SCALAR, ptr);
+    cxx_delete(DELETE, SCALAR, ptr, 0, 0, CALLER());
 }
 
 EXPORT void _ZdaPv(void *ptr)
 {
-    delete_plain(ARRAY, ptr);
+    cxx_delete(DELETE, ARRAY, ptr, 0, 0, CALLER());
 }
 
 EXPORT void _ZdlPvm(void *ptr, size_t size)
 {
-    delete_sized(SCALAR, ptr, size);
+    cxx_delete(DELETE_SIZED, SCALAR, ptr, size, 0, CALLER());
 }
 
 EXPORT void _ZdaPvm(void *ptr, size_t size)
 {
-    delete_sized(ARRAY, ptr, size);
+    cxx_delete(DELETE_SIZED, ARRAY, ptr, size, 0, CALLER());
 }
 
 EXPORT void _ZdlPvRKSt9nothrow_t(void *ptr, const void *tag)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_nothrow_fn, DELETE_NOTHROW, SCALAR, ptr, tag);
-    guard_end(guarded);
+    (void)tag;
+    cxx_delete(DELETE_NOTHROW, SCALAR, ptr, 0, 0, CALLER());
 }
 
 EXPORT void _ZdaPvRKSt9nothrow_t(void *ptr, const void *tag)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_nothrow_fn, DELETE_NOTHROW, ARRAY, ptr, tag);
-    guard_end(guarded);
+    (void)tag;
+    cxx_delete(DELETE_NOTHROW, ARRAY, ptr, 0, 0, CALLER());
 }
 
 EXPORT void _ZdlPvSt11align_val_t(void *ptr, size_t align)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_aligned_fn, DELETE_ALIGNED, SCALAR, ptr, align);
-    guard_end(guarded);
+    cxx_delete(DELETE_ALIGNED, SCALAR, ptr, 0, align, CALLER());
 }
 
 EXPORT void _ZdaPvSt11align_val_t(void *ptr, size_t align)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_aligned_fn, DELETE_ALIGNED, ARRAY, ptr, align);
-    guard_end(guarded);
+    cxx_delete(DELETE_ALIGNED, ARRAY, ptr, 0, align, CALLER());
 }
 
 EXPORT void _ZdlPvmSt11align_val_t(void *ptr, size_t size, size_t align)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_sized_aligned_fn, DELETE_SIZED_ALIGNED, SCALAR,
-                     ptr, size, align);
-    guard_end(guarded);
+    cxx_delete(DELETE_SIZED_ALIGNED, SCALAR, ptr, size, align, CALLER());
 }
 
 EXPORT void _ZdaPvmSt11align_val_t(void *ptr, size_t size, size_t align)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_sized_aligned_fn, DELETE_SIZED_ALIGNED, ARRAY,
-                     ptr, size, align);
-    guard_end(guarded);
+    cxx_delete(DELETE_SIZED_ALIGNED, ARRAY, ptr, size, align, CALLER());
 }
 
 EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *ptr, size_t align,
                                                 const void *tag)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_aligned_nothrow_fn, DELETE_ALIGNED_NOTHROW,
-                     SCALAR, ptr, align, tag);
-    guard_end(guarded);
+    (void)tag;
+    cxx_delete(DELETE_ALIGNED_NOTHROW, SCALAR, ptr, 0, align, CALLER());
 }
 
 EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *ptr, size_t align,
                                                 const void *tag)
 {
-    bool guarded = delete_guard(ptr);
-    CALL_NEXT_DELETE(delete_aligned_nothrow_fn, DELETE_ALIGNED_NOTHROW,
-                     ARRAY, ptr, align, tag);
-    guard_end(guarded);
+    (void)tag;
+    cxx_delete(DELETE_ALIGNED_NOTHROW, ARRAY, ptr, 0, align, CALLER());
 }

@@ -39,6 +39,9 @@ EXPORT void free(void *ptr)
     REAL_ALLOC(free)(ptr);
 }
 
+extern __typeof__(free) traced_free
+    __attribute__((alias("free"), visibility("hidden"), copy(free)));
+
 EXPORT void *calloc(size_t n, size_t size)
 {
     void *ptr = REAL_ALLOC(calloc)(n, size);

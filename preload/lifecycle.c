@@ -21,6 +21,7 @@
 #include "arena.h"
 #include "clock.h"
 #include "counter.h"
+#include "cxx_new.h"
 #include "exit_status.h"
 #include "live.h"
 #include "log.h"
@@ -517,6 +518,7 @@ EXPORT int dlclose(void *handle)
     rc = real_dlclose(handle);
     saved_errno = errno;
     modules_after_dlclose();
+    cxx_new_forget_callers();
     errno = saved_errno;
     return rc;
 }

@@ -305,6 +305,15 @@ bool record_free(void *ptr)
     return true;
 }
 
+bool record_free_quietly(void *ptr)
+{
+    struct live_block block;
+    if (!take_block((uintptr_t)ptr, &block))
+        return false;
+    record_release(&block);
+    return true;
+}
+
 bool record_detach(void *ptr, struct live_block *block)
 {
     return take_block((uintptr_t)ptr, block);

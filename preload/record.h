@@ -28,6 +28,11 @@ void record_failure(size_t size);
  * block was never recorded (allocated before start, or untraced). */
 bool record_free(void *ptr);
 
+/* record_free without its look at the clock (a snapshot due), for
+ * frees through another entry point than free (C++ delete): a caller of
+ * its own, so that free's path keeps record_free inlined. */
+bool record_free_quietly(void *ptr);
+
 /* Takes ptr out of the live table without counting a free (realloc may
  * still fail); then either record_release or record_restore it. */
 bool record_detach(void *ptr, struct live_block *block);

@@ -42,8 +42,8 @@ bool tracer_start_early(void);
 static inline bool tracer_should_record(void)
 {
     int state = atomic_load_explicit(&tracer_state, memory_order_relaxed);
-    if (likely(state == TRACER_ACTIVE))
-        return likely(!tracer_in_hook);
+    if (likely(state == TRACER_ACTIVE) && likely(!tracer_in_hook))
+        return true;
     return unlikely(state == TRACER_UNSTARTED) && tracer_start_early();
 }
 

@@ -83,13 +83,18 @@ def allocator_new_every_form_counted_once():
         check_every_form(prog, name)
 
 
-@test
-def library_with_its_own_new_keeps_it():
+def build_counting_new_lib():
     lib = os.path.join(BIN, "libcounting_new.so")
     os.makedirs(BIN, exist_ok=True)
     subprocess.run(["g++", "-O1", "-g", "-shared", "-fPIC", "-o", lib,
                     os.path.join(HERE, "progs", "counting_new_lib.cpp")],
                    check=True)
+    return lib
+
+
+@test
+def library_with_its_own_new_keeps_it():
+    build_counting_new_lib()
     prog = compile_prog("counting_new_main",
                         libs=["-L" + BIN, "-lcounting_new",
                               "-Wl,-rpath," + BIN])
@@ -133,5 +138,26 @@ def cxx_extension_loaded_locally_by_a_c_program():
            ["extension_work"], "recorded in operator new")
         eq(collapsed_cost(run.only_trace(), "allocs", "extension_work"), 112,
            "every new")
+    finally:
+        run.cleanup()
+
+
+@test
+def library_with_its_own_new_loaded_locally_keeps_it():
+    # The same C program and RTLD_LOCAL load, of a library that defines
+    # operator new: its own calls reach ours first, and must still get
+    # its own (it counts them), not the C++ runtime's.
+    host = compile_prog("cxx_extension_host")
+    lib = build_counting_new_lib()
+    run = same_as_native([host, lib])
+    try:
+        eq(run.stdout, b"extension kept 112\n",
+           "its operator new ran for every new")
+        report, _ = analyze(run.only_trace())
+        eq(live_by_function(report, "extension_work"), (12, 480),
+           "its blocks, through its malloc calls")
+        check(all(s["frames"][0]["function"] == "operator new(unsigned long)"
+                  for s in sites_calling(report, "extension_work")),
+              "its operator new stands in frames[0]")
     finally:
         run.cleanup()

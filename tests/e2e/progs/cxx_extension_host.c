@@ -1,5 +1,6 @@
 /* A C program, without the C++ runtime, that loads argv[1]
- * (libcxx_extension.so) RTLD_LOCAL and has it keep 12 things. */
+ * (libcxx_extension.so, libcounting_new.so) RTLD_LOCAL and has it keep 12
+ * things; prints what extension_work returns. */
 #include <dlfcn.h>
 #include <stdio.h>
 
