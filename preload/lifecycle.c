@@ -318,11 +318,21 @@ EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 static bool malloc_shadowed(void)
 {
     const char *other = real_alloc_shadowed_by();
-    if (other)
-        mt_log("%s has its own malloc, which the program calls instead of "
-               "libmtrace.so's: its heap cannot be traced; running untraced",
-               *other ? other : program_invocation_name);
-    return other != NULL;
+    char self[PATH_MAX];
+    ssize_t n;
+    if (!other)
+        return false;
+    /* The executable by its file: a program that starts its helpers as
+     * /proc/self/exe (Chromium) has that for its name. */
+    if (!*other) {
+        n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = '\0';
+        other = n > 0 ? self : program_invocation_name;
+    }
+    mt_log("%s has its own malloc, which the program calls instead of "
+           "libmtrace.so's: its heap cannot be traced; running untraced",
+           other);
+    return true;
 }
 
 __attribute__((constructor(101))) static void tracer_start(void)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "stack.h"
@@ -182,7 +183,7 @@ static bool resolve_real_alloc(void)
  * definition: a definition is a symbol by that name, in a section. */
 const char *real_alloc_shadowed_by(void)
 {
-    Dl_info ours, theirs;
+    Dl_info ours, theirs, exe;
     const ElfW(Sym) *sym = NULL;
     void *called = dlsym(RTLD_DEFAULT, "malloc");
     if (!called || !dladdr((void *)real_alloc_shadowed_by, &ours) ||
@@ -190,5 +191,9 @@ const char *real_alloc_shadowed_by(void)
         ours.dli_fbase == theirs.dli_fbase || !sym || !theirs.dli_sname ||
         strcmp(theirs.dli_sname, "malloc") != 0 || sym->st_shndx == SHN_UNDEF)
         return NULL;
+    /* dladdr names the executable by argv[0]: "" says which it is. */
+    if (dladdr((void *)getauxval(AT_ENTRY), &exe) &&
+        exe.dli_fbase == theirs.dli_fbase)
+        return "";
     return theirs.dli_fname ? theirs.dli_fname : "";
 }

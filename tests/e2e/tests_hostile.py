@@ -170,6 +170,15 @@ def program_with_malloc_in_its_executable_runs_untraced_with_one_line():
         eq(run.traces(), [], "no trace")
     finally:
         run.cleanup()
+    # Started under another name (Chromium starts its helpers as
+    # /proc/self/exe): still named by its file.
+    run = Run(["bash", "-c", "exec -a /proc/self/exe " + prog])
+    try:
+        eq(run.stdout, b"its own malloc: 101 calls\n", "its malloc ran")
+        check(prog + " has its own malloc" in run.stderr.decode(),
+              "naming the executable's file: " + run.stderr.decode())
+    finally:
+        run.cleanup()
 
 
 @test
