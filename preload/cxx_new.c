@@ -96,7 +96,9 @@ static struct next_ops global_ops;
  * slot is in use while `end` is not 0; written under callers_lock but
  * read without it: `end` goes last. dlclose empties them all (a library
  * loaded later may take the range), and a full table falls back to the
- * C++ runtime's definitions. */
+ * C++ runtime's definitions. The lock is only ever tried, never waited
+ * for (a forked child may find it held forever): a thread that finds it
+ * taken keeps what it found in a copy of its own. */
 #define CALLER_SLOTS 32
 static struct caller_ops {
     struct next_ops ops;
@@ -104,6 +106,7 @@ static struct caller_ops {
     _Atomic uintptr_t end;
 } callers[CALLER_SLOTS];
 static spinlock_t callers_lock;
+static __thread struct next_ops callers_unshared;
 static struct next_ops runtime_ops;
 
 static const char nothrow_tag;
@@ -192,6 +195,18 @@ static const struct next_ops *runtime_fallback(void)
     return &runtime_ops;
 }
 
+static unsigned caller_slot(uintptr_t caller)
+{
+    unsigned i;
+    for (i = 0; i < CALLER_SLOTS; i++) {
+        uintptr_t end = atomic_load_explicit(&callers[i].end,
+                                             memory_order_acquire);
+        if (caller < end && caller >= callers[i].start)
+            break;
+    }
+    return i;
+}
+
 /* The calling object's slot, made on its first call. */
 static const struct next_ops *caller_ops_of(uintptr_t caller)
 {
@@ -200,30 +215,32 @@ static const struct next_ops *caller_ops_of(uintptr_t caller)
     Dl_info info;
     unsigned i;
 
-    for (i = 0; i < CALLER_SLOTS; i++) {
-        uintptr_t end = atomic_load_explicit(&callers[i].end,
-                                             memory_order_acquire);
-        if (caller < end && caller >= callers[i].start)
-            return &callers[i].ops;
-    }
+    if ((i = caller_slot(caller)) < CALLER_SLOTS)
+        return &callers[i].ops;
     if (!code_range_of(caller, &code) || !dladdr((void *)caller, &info) ||
         !info.dli_fname)
         return runtime_fallback();
     /* The loader's lock is taken outside ours, never inside. */
     memset(&found, 0, sizeof found);
     find_ops_in(&found, info.dli_fname);
-    spin_lock(&callers_lock);
-    for (i = 0; i < CALLER_SLOTS; i++)
-        if (!atomic_load_explicit(&callers[i].end, memory_order_relaxed))
-            break;
-    if (i < CALLER_SLOTS) {
-        memcpy(callers[i].ops.fn, found.fn, sizeof found.fn);
-        atomic_store_explicit(&callers[i].ops.mode,
-                              atomic_load(&found.mode),
-                              memory_order_relaxed);
-        callers[i].start = code.start;
-        atomic_store_explicit(&callers[i].end, code.end,
-                              memory_order_release);
+    if (!spin_trylock(&callers_lock)) {
+        memcpy(&callers_unshared, &found, sizeof found);
+        return &callers_unshared;
+    }
+    /* Another thread may have found it meanwhile. */
+    if ((i = caller_slot(caller)) == CALLER_SLOTS) {
+        for (i = 0; i < CALLER_SLOTS; i++)
+            if (!atomic_load_explicit(&callers[i].end, memory_order_relaxed))
+                break;
+        if (i < CALLER_SLOTS) {
+            memcpy(callers[i].ops.fn, found.fn, sizeof found.fn);
+            atomic_store_explicit(&callers[i].ops.mode,
+                                  atomic_load(&found.mode),
+                                  memory_order_relaxed);
+            callers[i].start = code.start;
+            atomic_store_explicit(&callers[i].end, code.end,
+                                  memory_order_release);
+        }
     }
     spin_unlock(&callers_lock);
     return i < CALLER_SLOTS ? &callers[i].ops : runtime_fallback();
@@ -231,11 +248,13 @@ static const struct next_ops *caller_ops_of(uintptr_t caller)
 
 void cxx_new_forget_callers(void)
 {
-    spin_lock(&callers_lock);
+    /* Held past a while only by a thread a fork left behind. */
+    bool locked = spin_lock_bounded(&callers_lock, 1000);
     for (unsigned i = 0; i < CALLER_SLOTS; i++)
         atomic_store_explicit(&callers[i].end, 0, memory_order_relaxed);
     atomic_store(&runtime_ops.mode, MODE_UNKNOWN);
-    spin_unlock(&callers_lock);
+    if (locked)
+        spin_unlock(&callers_lock);
 }
 
 static __attribute__((noinline, cold)) const struct next_ops *

@@ -2,8 +2,8 @@
 #include "real_alloc.h"
 
 #include <dlfcn.h>
-#include <gnu/libc-version.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <link.h>
 #include <stdbool.h>
 #include <stdint.h>
