@@ -59,6 +59,18 @@ def compile_prog(name, libs=(), out_name=None):
     raise Failure("no program " + name)
 
 
+def compile_lib(source):
+    """Builds tests/e2e/progs/SOURCE (.c or .cpp) into BUILD/e2e as the
+    shared library libNAME.so, NAME being SOURCE's stem; returns its path."""
+    stem, ext = os.path.splitext(source)
+    os.makedirs(BIN, exist_ok=True)
+    out = os.path.join(BIN, "lib%s.so" % stem)
+    subprocess.run(["g++" if ext == ".cpp" else "gcc", "-O1", "-g", "-shared",
+                    "-fPIC", "-o", out, os.path.join(HERE, "progs", source)],
+                   check=True)
+    return out
+
+
 class Run:
     """A program run under the tracer in a fresh directory."""
 

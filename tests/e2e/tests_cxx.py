@@ -7,7 +7,7 @@ once, recorded where new was called."""
 import os
 import subprocess
 
-from e2e_lib import (BIN, HERE, Run, analyze, check, collapsed_cost,
+from e2e_lib import (BIN, analyze, check, collapsed_cost, compile_lib,
                      compile_prog, eq, sites_calling, test)
 from tests_hostile import same_as_native
 
@@ -83,18 +83,15 @@ def allocator_new_every_form_counted_once():
         check_every_form(prog, name)
 
 
-def build_counting_new_lib():
-    lib = os.path.join(BIN, "libcounting_new.so")
-    os.makedirs(BIN, exist_ok=True)
-    subprocess.run(["g++", "-O1", "-g", "-shared", "-fPIC", "-o", lib,
-                    os.path.join(HERE, "progs", "counting_new_lib.cpp")],
-                   check=True)
-    return lib
+def check_its_own_new_first(report, function):
+    check(all(s["frames"][0]["function"] == "operator new(unsigned long)"
+              for s in sites_calling(report, function)),
+          "its operator new stands in frames[0] of %s's sites" % function)
 
 
 @test
 def library_with_its_own_new_keeps_it():
-    build_counting_new_lib()
+    compile_lib("counting_new.cpp")
     prog = compile_prog("counting_new_main",
                         libs=["-L" + BIN, "-lcounting_new",
                               "-Wl,-rpath," + BIN])
@@ -107,9 +104,7 @@ def library_with_its_own_new_keeps_it():
            "its blocks, through its malloc calls")
         eq(collapsed_cost(run.only_trace(), "allocs", "churn_nodes()"), 500,
            "churned nodes")
-        check(all(s["frames"][0]["function"] == "operator new(unsigned long)"
-                  for s in sites_calling(report, "keep_nodes()")),
-              "its operator new stands in frames[0]")
+        check_its_own_new_first(report, "keep_nodes()")
     finally:
         run.cleanup()
 
@@ -120,10 +115,7 @@ def cxx_extension_loaded_locally_by_a_c_program():
     # extension's way): dlsym(RTLD_NEXT) cannot see its operator new, yet
     # the library's calls reach ours first.
     host = compile_prog("cxx_extension_host")
-    ext = os.path.join(BIN, "libcxx_extension.so")
-    subprocess.run(["g++", "-O1", "-g", "-shared", "-fPIC", "-o", ext,
-                    os.path.join(HERE, "progs", "cxx_extension.cpp")],
-                   check=True)
+    ext = compile_lib("cxx_extension.cpp")
     needed = subprocess.run(["ldd", host], stdout=subprocess.PIPE,
                             check=True).stdout.decode()
     check("libstdc++" not in needed, "the host is C only: " + needed)
@@ -148,7 +140,7 @@ def library_with_its_own_new_loaded_locally_keeps_it():
     # operator new: its own calls reach ours first, and must still get
     # its own (it counts them), not the C++ runtime's.
     host = compile_prog("cxx_extension_host")
-    lib = build_counting_new_lib()
+    lib = compile_lib("counting_new.cpp")
     run = same_as_native([host, lib])
     try:
         eq(run.stdout, b"extension kept 112\n",
@@ -156,8 +148,6 @@ def library_with_its_own_new_loaded_locally_keeps_it():
         report, _ = analyze(run.only_trace())
         eq(live_by_function(report, "extension_work"), (12, 480),
            "its blocks, through its malloc calls")
-        check(all(s["frames"][0]["function"] == "operator new(unsigned long)"
-                  for s in sites_calling(report, "extension_work")),
-              "its operator new stands in frames[0]")
+        check_its_own_new_first(report, "extension_work")
     finally:
         run.cleanup()

@@ -2,11 +2,10 @@
 exit and its variants, _exit, fatal signals, SIGKILL, quick_exit (even
 from a signal handler), a process that never allocates, and frees in the
 destructors of the libraries it linked."""
-import os
 import subprocess
 
-from e2e_lib import (BIN, HERE, Run, analyze, check, compile_prog, eq,
-                     sites_calling, test)
+from e2e_lib import (BIN, Run, analyze, check, compile_lib, compile_prog,
+                     eq, sites_calling, test)
 from tests_tracer import live_site
 
 
@@ -131,11 +130,7 @@ def library_constructors_and_destructors_are_seen():
     # is initialized before it and finalized after it: its constructor's
     # blocks came before the start of the trace, its destructor's frees
     # after the end, and its 20 blocks showed as live at exit.
-    lib = os.path.join(BIN, "libteardown.so")
-    os.makedirs(BIN, exist_ok=True)
-    subprocess.run(["gcc", "-O1", "-g", "-shared", "-fPIC", "-o", lib,
-                    os.path.join(HERE, "progs", "teardown_lib.c")],
-                   check=True)
+    compile_lib("teardown.c")
     prog = compile_prog("teardown_main", libs=["-L" + BIN, "-lteardown",
                                                "-Wl,-rpath," + BIN])
     run = Run([prog])

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 from e2e_lib import (Failure, Run, analyze, check, collapsed_cost,
-                     compile_prog, eq, sites_calling, test)
+                     compile_lib, compile_prog, eq, sites_calling, test)
 
 
 def live_site(report, function):
@@ -311,10 +311,7 @@ def real_programs_are_unchanged():
 @test
 def dlopened_module_frames_survive_dlclose():
     host = compile_prog("dl_host")
-    plugin = os.path.join(os.path.dirname(host), "libdl_plugin.so")
-    subprocess.run(["gcc", "-O1", "-g", "-shared", "-fPIC", "-o", plugin,
-                    os.path.join(os.path.dirname(__file__), "progs",
-                                 "dl_plugin.c")], check=True)
+    plugin = compile_lib("dl_plugin.c")
     run = Run([host, plugin])
     try:
         eq((run.status, run.stdout), (0, b"unloaded\n"), "program ran")

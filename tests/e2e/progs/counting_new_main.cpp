@@ -1,4 +1,4 @@
-// Linked with libcounting_new.so (counting_new_lib.cpp), whose operator
+// Linked with libcounting_new.so (counting_new.cpp), whose operator
 // new and delete must keep running under the tracer: 40 nodes of 32 bytes
 // kept by keep_nodes, 500 made and deleted by churn_nodes.
 #include <cstdio>

@@ -1,4 +1,4 @@
-/* Linked with libteardown.so (teardown_lib.c), which does not depend on
+/* Linked with libteardown.so (teardown.c), which does not depend on
  * the tracer and is finalized after it: the 20 blocks it keeps are freed
  * in its destructor, after main returns; 3 blocks of 50 bytes leak from
  * leak_three. Exits with status 7. */
