@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "allocator_maps.h"
 #include "entry.h"
 #include "mmap_ranges.h"
 #include "options.h"
@@ -269,12 +270,26 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
     return ptr;
 }
 
+/* The program's own allocator maps memory for itself: for the
+ * reachability scan, which must not read its caches as roots. Noted
+ * whether or not the scan was asked for: the allocator maps its first
+ * memory in the program's first malloc, before our options are read. */
+static inline bool allocator_mapping(uintptr_t caller)
+{
+    return real_alloc_owns_code(caller);
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
                   off_t offset)
 {
-    if (mmap_traced((uintptr_t)__builtin_return_address(0)))
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    void *ptr;
+    if (mmap_traced(caller))
         return traced_mmap(addr, len, prot, flags, fd, offset, ENTRY_SLOT());
-    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+    ptr = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+    if (allocator_mapping(caller) && ptr != MAP_FAILED)
+        allocator_maps_add((uintptr_t)ptr, whole_pages(len));
+    return ptr;
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
@@ -300,9 +315,14 @@ static __attribute__((noinline)) int traced_munmap(void *addr, size_t len)
 
 EXPORT int munmap(void *addr, size_t len)
 {
-    if (mmap_traced((uintptr_t)__builtin_return_address(0)))
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    int rc;
+    if (mmap_traced(caller))
         return traced_munmap(addr, len);
-    return (int)syscall(SYS_munmap, addr, len);
+    rc = (int)syscall(SYS_munmap, addr, len);
+    if (allocator_mapping(caller) && rc == 0)
+        allocator_maps_remove((uintptr_t)addr, whole_pages(len));
+    return rc;
 }
 
 static __attribute__((noinline)) void *
@@ -344,7 +364,15 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
         fixed = va_arg(ap, void *);
         va_end(ap);
     }
-    if (mmap_traced((uintptr_t)__builtin_return_address(0)))
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    void *ptr;
+    if (mmap_traced(caller))
         return traced_mremap(old, old_len, new_len, flags, fixed);
-    return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
+    ptr = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
+    if (allocator_mapping(caller) && ptr != MAP_FAILED) {
+        if (!(flags & MREMAP_DONTUNMAP))
+            allocator_maps_remove((uintptr_t)old, whole_pages(old_len));
+        allocator_maps_add((uintptr_t)ptr, whole_pages(new_len));
+    }
+    return ptr;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocator_maps.h"
 #include "arena.h"
 #include "clock.h"
 #include "counter.h"
@@ -219,11 +220,13 @@ static void fork_prepare(void)
     spin_lock(&mmap_ranges_lock);
     spin_lock(&arena_lock);
     spin_lock(&modules_pending_lock);
+    spin_lock(&allocator_maps_lock);
     fork_locked = true;
 }
 
 static void fork_unlock_leaves(void)
 {
+    spin_unlock(&allocator_maps_lock);
     spin_unlock(&modules_pending_lock);
     spin_unlock(&arena_lock);
     spin_unlock(&mmap_ranges_lock);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocator_maps.h"
 #include "arena.h"
 #include "live.h"
 #include "record.h"
@@ -249,6 +250,18 @@ static void exclude_mapping(uintptr_t start, size_t len, void *arg)
     }
 }
 
+/* The program's allocator's own memory (allocator_maps.h): its blocks
+ * count once reached, its caches of addresses never. Past the room
+ * left, the rest reads as roots, which loses no verdict but some lost
+ * blocks; the tracer's own mappings came first and all fit. */
+static void exclude_allocator_mapping(uintptr_t start, size_t len,
+                                      void *arg)
+{
+    (void)arg;
+    if (scan.nexcluded < MAX_EXCLUDED - 1)
+        exclude_mapping(start, len, NULL);
+}
+
 /* glibc's malloc keeps pointers to chunk headers in its own data (bins,
  * top); a header lies in the previous block's last bytes. Only a pointer
  * to a block's start counts from there. */
@@ -413,6 +426,7 @@ int64_t reachability_write_survivors(void)
     uint8_t *memory = arena_map(bytes);
     jmp_buf registers;
     int64_t written = -1;
+    bool own_memory_excluded;
 
     if (!memory)
         return -1;
@@ -434,9 +448,11 @@ int64_t reachability_write_survivors(void)
     sort_blocks(scan.blocks, scan.nblocks);
     dl_iterate_phdr(find_libc_data, NULL);
     catch_faults(true);
-    if (arena_for_each_mapping(exclude_mapping, NULL) &&
-        scan.nexcluded < MAX_EXCLUDED &&
-        scan_mappings((uintptr_t)&registers)) {
+    own_memory_excluded = arena_for_each_mapping(exclude_mapping, NULL) &&
+                          scan.nexcluded < MAX_EXCLUDED;
+    if (own_memory_excluded)
+        allocator_maps_for_each(exclude_allocator_mapping, NULL);
+    if (own_memory_excluded && scan_mappings((uintptr_t)&registers)) {
         scan_reached_blocks();
         catch_faults(false);
         written = write_marked_survivors();

@@ -1,0 +1,39 @@
+/*
+ * allocator_maps.h - the memory a program's own allocator (jemalloc, not
+ * glibc's) maps for itself, for the reachability scan: besides the
+ * blocks, it holds the allocator's caches of block addresses (jemalloc's
+ * thread caches keep every address they handed out), which read as roots
+ * made every lost block look reachable. Kept from the calls that
+ * allocator makes through our mmap, munmap and mremap
+ * (real_alloc_owns_code), from its first.
+ *
+ * A set of disjoint ranges, adjacent ones merged; past ALLOCATOR_MAPS
+ * ranges, new ones are dropped (the scan then reads them as roots, as
+ * before: some lost blocks look reachable, none the other way round).
+ */
+#ifndef MTRACE_ALLOCATOR_MAPS_H
+#define MTRACE_ALLOCATOR_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spinlock.h"
+
+#define ALLOCATOR_MAPS 1024
+
+/* Taken around every change; a leaf in the fork order. */
+extern spinlock_t allocator_maps_lock;
+
+void allocator_maps_add(uintptr_t start, size_t len);
+void allocator_maps_remove(uintptr_t start, size_t len);
+
+/* Calls fn on each range, under the lock; false when some were dropped. */
+bool allocator_maps_for_each(void (*fn)(uintptr_t start, size_t len,
+                                        void *arg),
+                             void *arg);
+
+/* Forgets everything (for the unit tests). */
+void allocator_maps_reset(void);
+
+#endif
