@@ -38,6 +38,7 @@
 #include "snapshot.h"
 #include "stack.h"
 #include "stack_cache.h"
+#include "thread_create.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "writer.h"
@@ -52,8 +53,6 @@ static bool fork_locked;
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 static int (*real_fexecve)(int, char *const[], char *const[]);
 static int (*real_dlclose)(void *);
-static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
-                                  void *(*)(void *), void *);
 
 static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE,
                                      SIGILL, SIGTRAP, SIGSYS };
@@ -272,47 +271,6 @@ static void fork_child(void)
     tracer_in_hook--;
 }
 
-static void resolve_pthread_create(void)
-{
-    real_pthread_create = (int (*)(pthread_t *, const pthread_attr_t *,
-                                   void *(*)(void *), void *))
-        dlsym(RTLD_NEXT, "pthread_create");
-}
-
-/* Threads of this process, from /proc/self/stat (field 20); 0 when it
- * cannot be read. No stdio: it would allocate and lock. */
-static long count_threads(void)
-{
-    char buf[1024];
-    const char *p;
-    if (!procfs_read_self("stat", buf, sizeof buf))
-        return 0;
-    /* The command name may hold spaces and parentheses: count fields
-     * after its last ')'. Field 3 follows it. */
-    p = strrchr(buf, ')');
-    for (int field = 2; p && field < 20; field++)
-        p = strchr(p + 1, ' ');
-    return p ? strtol(p + 1, NULL, 10) : 0;
-}
-
-/* Counters go atomic, and the nursery's blocks to the live table, before
- * the new thread exists (counter.h, nursery.h). */
-EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
-                          void *(*start)(void *), void *arg)
-{
-    atomic_store(&tracer_threaded, true);
-    if (nursery_mine) {
-        tracer_in_hook++;
-        record_nursery_hand_over();
-        tracer_in_hook--;
-    }
-    if (!real_pthread_create)
-        resolve_pthread_create();
-    if (!real_pthread_create)
-        return EAGAIN;
-    return real_pthread_create(thread, attr, start, arg);
-}
-
 /* Chromium, for one, defines malloc in its executable: no call reaches
  * ours, and an empty trace would say nothing of why. The functions it
  * may leave to us (posix_memalign, calloc) would be recorded, their
@@ -356,7 +314,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     real_fexecve = (int (*)(int, char *const[], char *const[]))
         dlsym(RTLD_NEXT, "fexecve");
     real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-    resolve_pthread_create();
+    thread_create_resolve();
     /* The loader ignores LD_PRELOAD for setuid programs; if we are loaded
      * there anyway, do nothing. */
     if (mt_opt.disable || getauxval(AT_SECURE) || malloc_shadowed())
@@ -365,7 +323,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     tracer_thread_known = true;
     /* Loaded into a process that already runs threads (dlopen): their
      * updates must be atomic from the start. */
-    if (count_threads() != 1)
+    if (procfs_thread_count() != 1)
         atomic_store(&tracer_threaded, true);
     else if (nursery_possible())
         nursery_adopt();

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 bool procfs_read_self(const char *name, char *text, size_t size)
@@ -23,4 +25,18 @@ bool procfs_read_self(const char *name, char *text, size_t size)
         return false;
     text[n] = '\0';
     return true;
+}
+
+long procfs_thread_count(void)
+{
+    char buf[1024];
+    const char *p;
+    if (!procfs_read_self("stat", buf, sizeof buf))
+        return 0;
+    /* Field 20. The command name may hold spaces and parentheses: count
+     * fields after its last ')'. Field 3 follows it. */
+    p = strrchr(buf, ')');
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtol(p + 1, NULL, 10) : 0;
 }

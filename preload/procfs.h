@@ -12,4 +12,8 @@
  * false when it cannot be read or is empty. */
 bool procfs_read_self(const char *name, char *text, size_t size);
 
+/* Threads of this process, from /proc/self/stat; 0 when it cannot be
+ * read. */
+long procfs_thread_count(void);
+
 #endif
