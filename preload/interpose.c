@@ -273,10 +273,14 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
 /* The program's own allocator maps memory for itself: for the
  * reachability scan, which must not read its caches as roots. Noted
  * whether or not the scan was asked for: the allocator maps its first
- * memory in the program's first malloc, before our options are read. */
+ * memory in the program's first malloc, before our options are read.
+ * Not once the tracer is off (MTRACE_DISABLE): its lock is then outside
+ * the fork handlers' order. */
 static inline bool allocator_mapping(uintptr_t caller)
 {
-    return real_alloc_owns_code(caller);
+    int state = atomic_load_explicit(&tracer_state, memory_order_relaxed);
+    return (state == TRACER_ACTIVE || state == TRACER_UNSTARTED) &&
+           real_alloc_owns_code(caller);
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
