@@ -7,9 +7,9 @@
  * allocator makes through our mmap, munmap and mremap
  * (real_alloc_owns_code), from its first.
  *
- * A set of disjoint ranges, adjacent ones merged; past ALLOCATOR_MAPS
- * ranges, new ones are dropped (the scan then reads them as roots, as
- * before: some lost blocks look reachable, none the other way round).
+ * A range_set.h: past its size, new ranges are dropped (the scan then
+ * reads them as roots, as before: some lost blocks look reachable, none
+ * the other way round).
  */
 #ifndef MTRACE_ALLOCATOR_MAPS_H
 #define MTRACE_ALLOCATOR_MAPS_H
@@ -19,8 +19,6 @@
 #include <stdint.h>
 
 #include "spinlock.h"
-
-#define ALLOCATOR_MAPS 1024
 
 /* Taken around every change; a leaf in the fork order. */
 extern spinlock_t allocator_maps_lock;
@@ -32,8 +30,5 @@ void allocator_maps_remove(uintptr_t start, size_t len);
 bool allocator_maps_for_each(void (*fn)(uintptr_t start, size_t len,
                                         void *arg),
                              void *arg);
-
-/* Forgets everything (for the unit tests). */
-void allocator_maps_reset(void);
 
 #endif

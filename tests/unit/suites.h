@@ -16,7 +16,7 @@
     X(json_write_suite) \
     X(live_suite) \
     X(mmap_ranges_suite) \
-    X(allocator_maps_suite) \
+    X(range_set_suite) \
     X(sites_suite) \
     X(options_suite) \
     X(symbols_suite) \
