@@ -1,9 +1,16 @@
 /*
- * mmap_interpose.c - mmap, munmap and mremap, which libmtrace.so exports:
- * with MTRACE_MMAP=1, anonymous mappings are traced as blocks of their
- * site (mmap_ranges.h); the program's own allocator's mappings are noted
- * for the reachability scan (allocator_maps.h). errno is what the real
- * call left.
+ * mmap_interpose.c - mmap, munmap, mremap and mprotect, which
+ * libmtrace.so exports: with MTRACE_MMAP=1, anonymous mappings are traced
+ * as blocks of their site (mmap_ranges.h); the program's own allocator's
+ * mappings are noted for the reachability scan (allocator_maps.h). errno
+ * is what the real call left.
+ *
+ * A mapping made PROT_NONE is a reservation of addresses, not memory: V8
+ * and the JVM reserve gigabytes that way (node reported 529 MiB live at a
+ * peak RSS of 64 MiB). Its ranges are kept aside, untraced, and a part of
+ * them becomes a block of the site that makes it accessible, by mprotect
+ * or by a mapping made over it; a PROT_NONE mapping made over a block
+ * (a decommit) ends it. A block made PROT_NONE by mprotect stays counted.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +22,7 @@
 #include <unistd.h>
 
 #include "allocator_maps.h"
+#include "range_set.h"
 #include "entry.h"
 #include "mmap_ranges.h"
 #include "options.h"
@@ -69,6 +77,9 @@ static void count_mapping_event(const struct mmap_event *event, void *arg)
     }
 }
 
+/* The reservations, under mmap_ranges_lock. */
+static struct range_set reserved;
+
 /* The lock is held across the system call: no other thread may map an
  * address between the kernel freeing it and the index letting it go.
  * tracer_in_hook stays set meanwhile, so that a signal handler's mmap on
@@ -102,9 +113,11 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
     uint64_t now;
     void *ptr;
 
+    bool reservation = (flags & MAP_ANONYMOUS) && prot == PROT_NONE;
+
     tracer_in_hook = 1;
     /* Unwinding may wait for the loader's lock: never under ours. */
-    if (flags & MAP_ANONYMOUS)
+    if ((flags & MAP_ANONYMOUS) && !reservation)
         site = record_site_of_mapping(entry_slot);
     now = record_now_ns();
     mapping_call_lock(saved_errno);
@@ -117,6 +130,9 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
             mmap_ranges_map(&piece, whole_pages(len), &sink);
         else
             mmap_ranges_unmap((uintptr_t)ptr, whole_pages(len), &sink);
+        range_set_remove(&reserved, (uintptr_t)ptr, whole_pages(len));
+        if (reservation)
+            range_set_add(&reserved, (uintptr_t)ptr, whole_pages(len));
     }
     mapping_call_end(counted, now, saved_errno);
     return ptr;
@@ -163,8 +179,10 @@ static __attribute__((noinline)) int traced_munmap(void *addr, size_t len)
     mapping_call_lock(saved_errno);
     rc = (int)syscall(SYS_munmap, addr, len);
     saved_errno = errno;
-    if (rc == 0)
+    if (rc == 0) {
         mmap_ranges_unmap((uintptr_t)addr, whole_pages(len), &sink);
+        range_set_remove(&reserved, (uintptr_t)addr, whole_pages(len));
+    }
     mapping_call_end(counted, now, saved_errno);
     return rc;
 }
@@ -205,6 +223,14 @@ traced_mremap(void *old, size_t old_len, size_t new_len, int flags,
             .page = (uint64_t)getpagesize(), .now_ns = now,
         };
         mmap_ranges_remap(&remap, &sink);
+        /* A reservation moves, or grows, as a whole. */
+        if (range_set_overlaps(&reserved, remap.old_addr,
+                               whole_pages(old_len))) {
+            if (!remap.keeps_old)
+                range_set_remove(&reserved, remap.old_addr,
+                                 whole_pages(old_len));
+            range_set_add(&reserved, remap.new_addr, whole_pages(new_len));
+        }
     }
     mapping_call_end(counted, now, saved_errno);
     return ptr;
@@ -231,4 +257,56 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
         allocator_maps_add((uintptr_t)ptr, whole_pages(new_len));
     }
     return ptr;
+}
+
+/* The parts of [start, start + span) that were reserved become blocks of
+ * `site`. Under mmap_ranges_lock. */
+static void commit_reserved(uintptr_t start, uint64_t span, uint32_t site,
+                            uint64_t now, const struct mmap_sink *sink)
+{
+    enum { PARTS = 16 };
+    uintptr_t starts[PARTS];
+    size_t lens[PARTS], n;
+    do {
+        n = range_set_parts(&reserved, start, span, starts, lens, PARTS);
+        for (size_t i = 0; i < n && i < PARTS; i++) {
+            struct mmap_piece piece = { starts[i], lens[i], now, site };
+            mmap_ranges_map(&piece, lens[i], sink);
+            range_set_remove(&reserved, starts[i], lens[i]);
+        }
+    } while (n > PARTS);
+}
+
+static __attribute__((noinline)) int
+traced_mprotect(void *addr, size_t len, int prot, uintptr_t entry_slot)
+{
+    int rc, saved_errno = errno;
+    bool counted = false, in_reservation;
+    struct mmap_sink sink = { count_mapping_event, &counted };
+    uint64_t now, span = whole_pages(len);
+    uint32_t site;
+
+    tracer_in_hook = 1;
+    /* JITs flip their code's permissions often: unwind only for a
+     * reservation, and outside the lock. */
+    spin_lock(&mmap_ranges_lock);
+    in_reservation = range_set_overlaps(&reserved, (uintptr_t)addr, span);
+    spin_unlock(&mmap_ranges_lock);
+    site = in_reservation ? record_site_of_mapping(entry_slot) : 0;
+    now = record_now_ns();
+    mapping_call_lock(saved_errno);
+    rc = (int)syscall(SYS_mprotect, addr, len, prot);
+    saved_errno = errno;
+    if (rc == 0 && site)
+        commit_reserved((uintptr_t)addr, span, site, now, &sink);
+    mapping_call_end(counted, now, saved_errno);
+    return rc;
+}
+
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+    if (prot != PROT_NONE &&
+        mmap_traced((uintptr_t)__builtin_return_address(0)))
+        return traced_mprotect(addr, len, prot, ENTRY_SLOT());
+    return (int)syscall(SYS_mprotect, addr, len, prot);
 }

@@ -186,3 +186,25 @@ def mmap_pieces_fork_while_another_thread_maps():
                   "parent: 3000 mappings, each split then freed")
         else:
             check("map_traced" not in sites, who + ": unmapped its copy")
+
+
+@test
+def mmap_reservations_count_only_what_is_committed():
+    # V8 and the JVM reserve address space PROT_NONE and commit it a part
+    # at a time: the reservation is no memory (node showed 529 MiB live at
+    # a peak RSS of 64 MiB), what is committed is, at the committing site.
+    prog = compile_prog("mmap_reserve")
+    run = Run([prog], env=ENV)
+    try:
+        eq((run.status, run.stdout), (0, b"committed 3 MiB of 64\n"),
+           "program ran")
+        report, _ = analyze(run.only_trace())
+        check_sane(report, "mmap_reserve")
+        mib = 1 << 20
+        # live bytes, live blocks, allocs, frees, bytes allocated, peak
+        eq(mmap_sites(report, "mmap_reserve"),
+           {"commit": (2 * mib, 2, 3, 1, 3 * mib, 3 * mib),
+            "commit_by_mapping": (mib, 1, 1, 0, mib, mib)},
+           "mmap sites")
+    finally:
+        run.cleanup()

@@ -4,7 +4,8 @@
  * Pointers in the readable part of each still count; one block is lost.
  *   map_readable      a 64 KiB mapping holding the only pointer to ...
  *   keep_in_mapping   ... a 100-byte block: reachable
- *   map_unreadable    a 1 MiB PROT_NONE mapping: reachable, never read
+ *   map_unreadable    a 1 MiB mapping made PROT_NONE: reachable, never
+ *                     read
  *   guarded_block     8 KiB, second page PROT_NONE; its first page holds
  *                     the only pointer to ...
  *   keep_in_guarded   ... a 40-byte block: reachable
@@ -26,10 +27,15 @@ __attribute__((noinline)) static void *keep_in_mapping(void)
     return malloc(100);
 }
 
+/* Mapped readable, then protected: a block (a mapping made PROT_NONE is
+ * a reservation, not traced until part of it is made accessible). */
 __attribute__((noinline)) static void *map_unreadable(void)
 {
-    return mmap(NULL, 1 << 20, PROT_NONE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED || mprotect(p, 1 << 20, PROT_NONE) != 0)
+        return MAP_FAILED;
+    return p;
 }
 
 __attribute__((noinline)) static void *guarded_block(void)
