@@ -112,7 +112,6 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
     uint32_t site = 0;
     uint64_t now;
     void *ptr;
-
     bool reservation = (flags & MAP_ANONYMOUS) && prot == PROT_NONE;
 
     tracer_in_hook = 1;
