@@ -387,15 +387,17 @@ static inline void *standard_new(size_t size, size_t align,
 }
 
 /* Anything but the standard mode's recorded new. */
+/* `tried`: cxx_new's malloc failed; the runtime's new-handler loop is
+ * next, not another malloc. */
 static __attribute__((noinline)) void *
 new_elsewhere(int op, int form, size_t size, size_t align,
-              uintptr_t entry_slot)
+              uintptr_t entry_slot, bool tried)
 {
     /* The slot holds our return address: the caller's code. */
     const struct next_ops *ops = ops_for(*(const uintptr_t *)entry_slot);
     int mode = mode_of(ops);
     void *ptr;
-    if (mode == MODE_STANDARD && tracer_should_record() &&
+    if (mode == MODE_STANDARD && !tried && tracer_should_record() &&
         (ptr = standard_new(size, align, entry_slot)))
         return ptr;
     if (mode == MODE_FOREIGN && tracer_should_record())
@@ -407,12 +409,15 @@ static inline __attribute__((always_inline)) void *
 cxx_new(int op, int form, size_t size, size_t align, uintptr_t entry_slot)
 {
     void *ptr;
+    bool tried = false;
     if (likely(atomic_load_explicit(&global_ops.mode, memory_order_relaxed) ==
                MODE_STANDARD) &&
-        likely(tracer_should_record()) &&
-        likely(ptr = standard_new(size, align, entry_slot)))
-        return ptr;
-    return new_elsewhere(op, form, size, align, entry_slot);
+        likely(tracer_should_record())) {
+        if (likely(ptr = standard_new(size, align, entry_slot)))
+            return ptr;
+        tried = true;
+    }
+    return new_elsewhere(op, form, size, align, entry_slot, tried);
 }
 
 /* Out of the table before the allocator's delete, as free does it. */
