@@ -1,6 +1,7 @@
 /* allocator_maps.c - see allocator_maps.h. */
 #include "allocator_maps.h"
 
+#include <string.h>
 
 #include "range_set.h"
 
@@ -30,4 +31,13 @@ bool allocator_maps_for_each(void (*fn)(uintptr_t start, size_t len,
     complete = range_set_for_each(&maps, fn, arg);
     spin_unlock(&allocator_maps_lock);
     return complete;
+}
+
+void allocator_maps_after_fork_child(void)
+{
+    if (!atomic_load_explicit(&allocator_maps_lock, memory_order_relaxed))
+        return;
+    memset(&maps, 0, sizeof maps);
+    maps.dropped = true;
+    spin_unlock(&allocator_maps_lock);
 }

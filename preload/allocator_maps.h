@@ -20,8 +20,16 @@
 
 #include "spinlock.h"
 
-/* Taken around every change; a leaf in the fork order. */
+/* Taken around every change, by the allocator's mmap calls, which may
+ * hold the allocator's own locks: never by our fork handlers, as the
+ * allocator's may then wait for those (jemalloc maps under its grow
+ * lock). A child finds the lock as it was. */
 extern spinlock_t allocator_maps_lock;
+
+/* In a forked child: a thread that no longer exists may have been
+ * changing the set. Then it is emptied and said incomplete (the scan
+ * reads the allocator's memory as roots, as before). */
+void allocator_maps_after_fork_child(void);
 
 void allocator_maps_add(uintptr_t start, size_t len);
 void allocator_maps_remove(uintptr_t start, size_t len);

@@ -219,13 +219,11 @@ static void fork_prepare(void)
     spin_lock(&mmap_ranges_lock);
     spin_lock(&arena_lock);
     spin_lock(&modules_pending_lock);
-    spin_lock(&allocator_maps_lock);
     fork_locked = true;
 }
 
 static void fork_unlock_leaves(void)
 {
-    spin_unlock(&allocator_maps_lock);
     spin_unlock(&modules_pending_lock);
     spin_unlock(&arena_lock);
     spin_unlock(&mmap_ranges_lock);
@@ -250,6 +248,7 @@ static void fork_child(void)
         return;
     fork_locked = false;
     fork_unlock_leaves();
+    allocator_maps_after_fork_child();
     unwind_after_fork_child();
     stack_cache_after_fork_child();
     /* Only the forking thread lives on in the child, and owns the

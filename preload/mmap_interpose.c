@@ -141,8 +141,8 @@ traced_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset,
  * reachability scan, which must not read its caches as roots. Noted
  * whether or not the scan was asked for: the allocator maps its first
  * memory in the program's first malloc, before our options are read.
- * Not once the tracer is off (MTRACE_DISABLE): its lock is then outside
- * the fork handlers' order. */
+ * Not once the tracer is off (MTRACE_DISABLE): a pass-through does
+ * nothing of its own. */
 static inline bool allocator_mapping(uintptr_t caller)
 {
     int state = atomic_load_explicit(&tracer_state, memory_order_relaxed);
