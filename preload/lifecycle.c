@@ -22,7 +22,7 @@
 #include "arena.h"
 #include "clock.h"
 #include "counter.h"
-#include "cxx_new.h"
+#include "cxx_next.h"
 #include "exit_status.h"
 #include "live.h"
 #include "log.h"

@@ -151,3 +151,35 @@ def library_with_its_own_new_loaded_locally_keeps_it():
         check_its_own_new_first(report, "extension_work")
     finally:
         run.cleanup()
+
+
+@test
+def new_handler_runs_as_often_and_is_seen():
+    # jemalloc's and tcmalloc's operator new run the new-handler even in
+    # their nothrow form, which the tracer tried first: the handler ran
+    # three times instead of two, the first under the guard, unseen.
+    builds = [("libstdc++", compile_prog("new_handler"))] + [
+        (name, compile_prog("new_handler", libs=[lib],
+                            out_name="new_handler_" + name))
+        for name, lib in (("jemalloc", "-ljemalloc"),
+                          ("tcmalloc", "/usr/lib/x86_64-linux-gnu/"
+                                       "libtcmalloc_minimal.so.4"))]
+    for name, prog in builds:
+        run = same_as_native([prog])
+        try:
+            eq(run.stdout, b"bad_alloc after 2 handler calls\n",
+               name + ": the handler's calls")
+            report, _ = analyze(run.only_trace())
+            eq(live_by_function(report, "in_handler()"), (2, 200),
+               name + ": what the handler allocated")
+        finally:
+            run.cleanup()
+
+
+@test
+def alignment_zero_is_refused_as_by_the_runtime():
+    run = same_as_native([compile_prog("align_zero")])
+    try:
+        eq(run.stdout, b"bad_alloc\nnothrow: null\n", "refused both times")
+    finally:
+        run.cleanup()
