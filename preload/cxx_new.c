@@ -192,13 +192,18 @@ new_elsewhere(int op, int form, size_t size, size_t align,
     return call_next_new(ops, op, form, size, align);
 }
 
+/* The global mode: the one test of the common path. */
+static inline int global_mode(void)
+{
+    return atomic_load_explicit(&cxx_global_ops.mode, memory_order_relaxed);
+}
+
 static inline __attribute__((always_inline)) void *
 cxx_new(int op, int form, size_t size, size_t align, uintptr_t entry_slot)
 {
     void *ptr;
     bool tried = false;
-    if (likely(atomic_load_explicit(&cxx_global_ops.mode, memory_order_relaxed) ==
-               MODE_STANDARD) &&
+    if (likely(global_mode() == MODE_STANDARD) &&
         likely(tracer_should_record())) {
         if (likely(ptr = standard_new(op, size, align, entry_slot)))
             return ptr;
@@ -261,8 +266,7 @@ static inline __attribute__((always_inline)) void
 cxx_delete(int op, int form, void *ptr, size_t size, size_t align,
            uintptr_t caller)
 {
-    if (likely(atomic_load_explicit(&cxx_global_ops.mode, memory_order_relaxed) ==
-               MODE_STANDARD))
+    if (likely(global_mode() == MODE_STANDARD))
         traced_free(ptr);
     else
         delete_elsewhere(op, form, ptr, size, align, caller);
