@@ -14,7 +14,6 @@
 #include "record.h"
 #include "tracer.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 static inline void *after_alloc(void *ptr, size_t size, uint32_t kind,
                                 uintptr_t entry_slot)

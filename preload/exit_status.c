@@ -7,7 +7,6 @@
 
 #include "tracer.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 /* The C library's, declared by no header. */
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);

@@ -43,7 +43,6 @@
 #include "unwind.h"
 #include "writer.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 static pid_t traced_pid;               /* who the current file belongs to */
 static uint64_t start_realtime_ns;

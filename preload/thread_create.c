@@ -11,7 +11,6 @@
 #include "record.h"
 #include "tracer.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
                                   void *(*)(void *), void *);

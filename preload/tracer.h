@@ -30,6 +30,10 @@ extern uint64_t tracer_origin_ns;
  * or forked: an exec then hands the trace's name to the new program. */
 extern bool tracer_pristine;
 
+/* What libmtrace.so exports (exports.map lists it): the interposed
+ * functions; everything else is hidden. */
+#define EXPORT __attribute__((visibility("default")))
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -9,8 +9,8 @@
 
 #include "fd_high.h"
 #include "stack.h"
+#include "tracer.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 /* Written once, before any thread but the first runs. */
 static struct code_range libunwind_text;
