@@ -212,16 +212,6 @@ cxx_new(int op, int form, size_t size, size_t align, uintptr_t entry_slot)
     return new_elsewhere(op, form, size, align, entry_slot, tried);
 }
 
-/* Out of the table before the allocator's delete, as free does it. */
-static void release_before_delete(void *ptr)
-{
-    int saved_errno = errno;
-    tracer_in_hook = 1;
-    record_free_quietly(ptr);
-    tracer_in_hook = 0;
-    errno = saved_errno;
-}
-
 /* Anything but the standard mode's delete, which is our free. */
 static __attribute__((noinline)) void
 delete_elsewhere(int op, int form, void *ptr, size_t size, size_t align,
@@ -235,7 +225,7 @@ delete_elsewhere(int op, int form, void *ptr, size_t size, size_t align,
         return;
     }
     if (mode == MODE_FOREIGN && ptr && tracer_should_record())
-        release_before_delete(ptr);
+        before_foreign_delete(ptr);
     if (unlikely(!(fn = next_fn(ops, op, form)))) {
         REAL_ALLOC(free)(ptr);
         return;

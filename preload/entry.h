@@ -15,36 +15,40 @@
 #include "tracer.h"
 
 
+/* A record under the reentrancy guard, errno as the real call left it. */
+#define GUARDED_RECORD(call)                                                  \
+    do {                                                                     \
+        int saved_errno_ = errno;                                            \
+        tracer_in_hook = 1;                                                  \
+        call;                                                                \
+        tracer_in_hook = 0;                                                  \
+        errno = saved_errno_;                                                \
+    } while (0)
+
 static inline void *after_alloc(void *ptr, size_t size, uint32_t kind,
                                 uintptr_t entry_slot)
 {
-    int saved_errno = errno;
-    tracer_in_hook = 1;
-    record_alloc(ptr, size, kind, entry_slot);
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    GUARDED_RECORD(record_alloc(ptr, size, kind, entry_slot));
     return ptr;
 }
 
 /* A refused request (NULL for a non-zero size): counted, errno kept. */
 static inline void after_failure(size_t size)
 {
-    int saved_errno = errno;
-    tracer_in_hook = 1;
-    record_failure(size);
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    GUARDED_RECORD(record_failure(size));
 }
 
 /* ptr is about to go back to the allocator: out of the table first, as
  * once released another thread may get its address from malloc. */
 static inline void before_free(void *ptr)
 {
-    int saved_errno = errno;
-    tracer_in_hook = 1;
-    record_free(ptr);
-    tracer_in_hook = 0;
-    errno = saved_errno;
+    GUARDED_RECORD(record_free(ptr));
+}
+
+/* The same before an allocator's own delete (cxx_new.c). */
+static inline void before_foreign_delete(void *ptr)
+{
+    GUARDED_RECORD(record_free_quietly(ptr));
 }
 
 /* Our free (interpose.c), called from inside: no PLT, and free's own
