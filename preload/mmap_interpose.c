@@ -286,12 +286,17 @@ traced_mprotect(void *addr, size_t len, int prot, uintptr_t entry_slot)
     uint32_t site;
 
     tracer_in_hook = 1;
-    /* JITs flip their code's permissions often: unwind only for a
-     * reservation, and outside the lock. */
+    /* JITs flip their code's permissions often: outside a reservation
+     * there is nothing to do but the call; unwind outside the lock. */
     spin_lock(&mmap_ranges_lock);
     in_reservation = range_set_overlaps(&reserved, (uintptr_t)addr, span);
     spin_unlock(&mmap_ranges_lock);
-    site = in_reservation ? record_site_of_mapping(entry_slot) : 0;
+    if (!in_reservation) {
+        tracer_in_hook = 0;
+        errno = saved_errno;
+        return (int)syscall(SYS_mprotect, addr, len, prot);
+    }
+    site = record_site_of_mapping(entry_slot);
     now = record_now_ns();
     mapping_call_lock(saved_errno);
     rc = (int)syscall(SYS_mprotect, addr, len, prot);
