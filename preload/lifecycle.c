@@ -277,17 +277,12 @@ static void fork_child(void)
 static bool malloc_shadowed(void)
 {
     const char *other = real_alloc_shadowed_by();
-    char self[PATH_MAX];
-    ssize_t n;
     if (!other)
         return false;
-    /* The executable by its file: a program that starts its helpers as
-     * /proc/self/exe (Chromium) has that for its name. */
-    if (!*other) {
-        n = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[n > 0 ? n : 0] = '\0';
-        other = n > 0 ? self : program_invocation_name;
-    }
+    /* The executable by its file (exe_path): a program that starts its
+     * helpers as /proc/self/exe (Chromium) has that for its name. */
+    if (!*other)
+        other = *exe_path ? exe_path : program_invocation_name;
     mt_log("%s has its own malloc, which the program calls instead of "
            "libmtrace.so's: its heap cannot be traced; running untraced",
            other);
@@ -313,6 +308,8 @@ __attribute__((constructor(101))) static void tracer_start(void)
         dlsym(RTLD_NEXT, "fexecve");
     real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     thread_create_resolve();
+    n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = '\0';
     /* The loader ignores LD_PRELOAD for setuid programs; if we are loaded
      * there anyway, do nothing. */
     if (mt_opt.disable || getauxval(AT_SECURE) || malloc_shadowed())
@@ -329,8 +326,6 @@ __attribute__((constructor(101))) static void tracer_start(void)
     clock_tracer_choose((uint64_t)mt_opt.interval_ms * 1000000u);
     clock_gettime(CLOCK_REALTIME, &ts);
     start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
-    exe_path[n > 0 ? n : 0] = '\0';
     stack_init();
     stack_cache_init();
     modules_init(exe_path);
