@@ -28,7 +28,7 @@ ANALYZER_SRCS := $(wildcard analyzer/*.c)
 ANALYZER_LIB_SRCS := $(filter-out analyzer/main.c,$(ANALYZER_SRCS))
 # Preload modules that have no hooks and can be linked into a test program.
 PRELOAD_PURE_SRCS := $(filter-out preload/interpose.c preload/cxx_new.c \
-                     preload/mmap_interpose.c \
+                     preload/cxx_next.c preload/mmap_interpose.c \
                      preload/lifecycle.c preload/exit_status.c \
                      preload/thread_create.c,$(PRELOAD_SRCS))
 UNIT_SRCS     := $(wildcard tests/unit/*.c)

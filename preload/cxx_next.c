@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#include "lifecycle.h"
 #include "real_alloc.h"
 #include "spinlock.h"
 #include "stack.h"
@@ -87,20 +88,17 @@ static void find_ops(struct next_ops *ops, void *handle)
 
 /* Opens the object (RTLD_NOLOAD: only if loaded) just to look in it:
  * closed again, so that the program's dlclose still unloads it. Closed
- * by the C library's dlclose: ours (lifecycle.c) forgets the callers'
- * slots, the very thing this fills. */
+ * past our dlclose, which forgets the callers' slots, the very thing
+ * this fills. */
 static void find_ops_in(struct next_ops *ops, const char *path)
 {
-    static int (*loader_dlclose)(void *);
     struct loader_call call;
     void *handle;
     loader_call_begin(&call);
     handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
     find_ops(ops, handle);
-    if (handle && !loader_dlclose)
-        loader_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-    if (handle && loader_dlclose)
-        loader_dlclose(handle);
+    if (handle)
+        lifecycle_dlclose_untracked(handle);
     loader_call_end(&call);
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "lifecycle.h"
 #include "tracer.h"
 
 

@@ -19,6 +19,5 @@ int32_t exit_status_noted(int32_t otherwise);
  * every library's destructor: our own destructor then leaves it to that.
  * The end itself is lifecycle.c's. */
 bool exit_status_ends_last(void);
-void lifecycle_end_at_exit(void);
 
 #endif

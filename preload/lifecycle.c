@@ -24,6 +24,7 @@
 #include "counter.h"
 #include "cxx_next.h"
 #include "exit_status.h"
+#include "lifecycle.h"
 #include "live.h"
 #include "log.h"
 #include "mmap_ranges.h"
@@ -461,15 +462,26 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
  * unwinder's rules for the old code must go if it was unloaded. (Unloads
  * inside glibc, which do not come through here, are caught at the next
  * snapshot.) */
-EXPORT int dlclose(void *handle)
+static bool resolve_dlclose(void)
 {
-    int rc, saved_errno = errno;
+    int saved_errno = errno;
     /* Another library's constructor may run before ours. */
     if (!real_dlclose) {
         real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
         errno = saved_errno;
     }
-    if (!real_dlclose) {
+    return real_dlclose != NULL;
+}
+
+int lifecycle_dlclose_untracked(void *handle)
+{
+    return resolve_dlclose() ? real_dlclose(handle) : -1;
+}
+
+EXPORT int dlclose(void *handle)
+{
+    int rc, saved_errno = errno;
+    if (!resolve_dlclose()) {
         errno = ENOSYS;
         return -1;
     }
