@@ -78,6 +78,13 @@ static inline bool is_nothrow(int op)
     return op == NEW_NOTHROW || op == NEW_ALIGNED_NOTHROW;
 }
 
+/* What the runtime's new asks of the allocator. */
+static inline void *runtime_allocation(size_t size, size_t align)
+{
+    return align ? REAL_ALLOC(memalign)(align, nonzero(size))
+                 : REAL_ALLOC(malloc)(nonzero(size));
+}
+
 /* The next new of this form, unrecorded; it may throw through here. */
 static inline void *call_next_new(const struct next_ops *ops, int op,
                                   int form, size_t size, size_t align)
@@ -95,8 +102,7 @@ static inline void *call_next_new(const struct next_ops *ops, int op,
             return ((new_aligned_nothrow_fn)fn)(size, align, &nothrow_tag);
         }
     }
-    ptr = align ? REAL_ALLOC(memalign)(align, nonzero(size))
-                : REAL_ALLOC(malloc)(nonzero(size));
+    ptr = runtime_allocation(size, align);
     if (!ptr && !is_nothrow(op))
         no_runtime();
     return ptr;
@@ -107,12 +113,14 @@ static inline void *call_next_new(const struct next_ops *ops, int op,
 static bool new_handler_set(void)
 {
     static void (*(*get_handler)(void))(void);
-    if (!get_handler) {
+    static bool looked;
+    if (!looked) {
         struct loader_call call;
         loader_call_begin(&call);
         get_handler = (void (*(*)(void))(void))dlsym(
             RTLD_DEFAULT, "_ZSt15get_new_handlerv");
         loader_call_end(&call);
+        looked = true;
     }
     return !get_handler || get_handler() != NULL;
 }
@@ -167,15 +175,13 @@ static inline void *standard_new(int op, size_t size, size_t align,
     void *ptr;
     if (is_aligned_op(op) && (align == 0 || (align & (align - 1))))
         return NULL;
-    ptr = align ? REAL_ALLOC(memalign)(align, nonzero(size))
-                : REAL_ALLOC(malloc)(nonzero(size));
+    ptr = runtime_allocation(size, align);
     return ptr ? after_alloc(ptr, nonzero(size), MT_KIND_HEAP, entry_slot)
                : NULL;
 }
 
-/* Anything but the standard mode's recorded new. */
-/* `tried`: cxx_new's malloc failed; the runtime's new-handler loop is
- * next, not another malloc. */
+/* Anything but the standard mode's recorded new. `tried`: cxx_new's
+ * malloc failed; the runtime's new-handler loop is next, not another. */
 static __attribute__((noinline)) void *
 new_elsewhere(int op, int form, size_t size, size_t align,
               uintptr_t entry_slot, bool tried)
