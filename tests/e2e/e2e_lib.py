@@ -59,6 +59,20 @@ def compile_prog(name, libs=(), out_name=None):
     raise Failure("no program " + name)
 
 
+# Allocators of their own a program may be linked with (install-deps.sh
+# installs them), by name: what to link.
+OWN_ALLOCATORS = (("jemalloc", "-ljemalloc"),
+                  ("tcmalloc",
+                   "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"))
+
+
+def compile_with_own_allocators(name):
+    """(allocator, path) of NAME built once per OWN_ALLOCATORS entry."""
+    return [(allocator, compile_prog(name, libs=[lib],
+                                     out_name=name + "_" + allocator))
+            for allocator, lib in OWN_ALLOCATORS]
+
+
 def compile_lib(source):
     """Builds tests/e2e/progs/SOURCE (.c or .cpp) into BUILD/e2e as the
     shared library libNAME.so, NAME being SOURCE's stem; returns its path."""

@@ -8,7 +8,8 @@ import os
 import subprocess
 
 from e2e_lib import (BIN, analyze, check, collapsed_cost, compile_lib,
-                     compile_prog, eq, sites_calling, test)
+                     compile_prog, compile_with_own_allocators, eq,
+                     sites_calling, test)
 from tests_hostile import same_as_native
 
 # cxx_new_forms.cpp's survivors, by the function that made them.
@@ -72,11 +73,7 @@ def allocator_new_every_form_counted_once():
     # through the tracer must leave the thread traced (after_bad_alloc).
     # tcmalloc also defines __libc_malloc, which hid that it was not
     # glibc's allocator.
-    for name, lib in (("jemalloc", "-ljemalloc"),
-                      ("tcmalloc", "/usr/lib/x86_64-linux-gnu/"
-                                   "libtcmalloc_minimal.so.4")):
-        prog = compile_prog("cxx_new_forms", libs=[lib],
-                            out_name="cxx_new_forms_" + name)
+    for name, prog in compile_with_own_allocators("cxx_new_forms"):
         needed = subprocess.run(["ldd", prog], stdout=subprocess.PIPE,
                                 check=True).stdout.decode()
         check("lib" + name in needed, "linked with %s: %s" % (name, needed))
@@ -158,12 +155,8 @@ def new_handler_runs_as_often_and_is_seen():
     # jemalloc's and tcmalloc's operator new run the new-handler even in
     # their nothrow form, which the tracer tried first: the handler ran
     # three times instead of two, the first under the guard, unseen.
-    builds = [("libstdc++", compile_prog("new_handler"))] + [
-        (name, compile_prog("new_handler", libs=[lib],
-                            out_name="new_handler_" + name))
-        for name, lib in (("jemalloc", "-ljemalloc"),
-                          ("tcmalloc", "/usr/lib/x86_64-linux-gnu/"
-                                       "libtcmalloc_minimal.so.4"))]
+    builds = ([("libstdc++", compile_prog("new_handler"))] +
+              compile_with_own_allocators("new_handler"))
     for name, prog in builds:
         run = same_as_native([prog])
         try:

@@ -5,7 +5,8 @@ sparse mappings read only where touched, real programs unchanged; with
 glibc's allocator, jemalloc's and tcmalloc's."""
 import subprocess
 
-from e2e_lib import Run, analyze, check, compile_prog, eq, test
+from e2e_lib import (Run, analyze, check, compile_prog,
+                     compile_with_own_allocators, eq, test)
 from tests_tracer import REAL_PROGRAMS
 
 
@@ -20,20 +21,13 @@ def expect_blocks(report, truth, what=""):
            tuple(expect), what + function)
 
 
-# Programs linked with an allocator of their own: jemalloc's thread
-# caches keep every address they handed out, in memory it maps itself,
-# which read as roots made every lost block look reachable.
-OWN_ALLOCATORS = (("jemalloc", "-ljemalloc"),
-                  ("tcmalloc",
-                   "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"))
-
-
 @test
 def reachability_scan_finds_lost_blocks():
-    builds = [("glibc", compile_prog("lost_blocks"))] + [
-        (name, compile_prog("lost_blocks", libs=[lib],
-                            out_name="lost_blocks_" + name))
-        for name, lib in OWN_ALLOCATORS]
+    # With an allocator of its own too: jemalloc's thread caches keep
+    # every address they handed out, in memory it maps itself, which read
+    # as roots made every lost block look reachable.
+    builds = ([("glibc", compile_prog("lost_blocks"))] +
+              compile_with_own_allocators("lost_blocks"))
     for allocator, prog in builds:
         check_lost_blocks(prog, allocator)
     # Off by default: no unreachable counts at all.
