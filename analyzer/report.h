@@ -41,6 +41,13 @@ uint64_t report_site_cost(const struct model_site *s, enum report_cost cost);
 const char *report_frame_label(const struct sym_frame *f,
                                char buf[REPORT_FRAME_LABEL_MAX]);
 
+/* Why a Python program's small objects are missing (MT_PROC_OBJECT_POOLS),
+ * and how to see them; text, HTML-safe. */
+#define REPORT_OBJECT_POOLS_NOTE                                             \
+    "Python served its objects of up to 512 bytes from pools of its own "   \
+    "(pymalloc): they are not in this report, only larger blocks are. "    \
+    "Record again with PYTHONMALLOC=malloc to see every object."
+
 /* "exit", "_exit", "signal", "exec", or NULL when unknown. */
 const char *report_end_reason(uint32_t reason);
 

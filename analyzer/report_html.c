@@ -198,6 +198,9 @@ static void write_header(FILE *out, struct analysis *a,
     else if (m->ages_estimated)
         fputs("<p class=\"warning\">No survivors were recorded: ages and "
               "buckets are estimates from the timelines.</p>\n", out);
+    if (m->process.flags & MT_PROC_OBJECT_POOLS)
+        fputs("<p class=\"warning\" id=\"object-pools\">"
+              REPORT_OBJECT_POOLS_NOTE "</p>\n", out);
     fputs("<dl class=\"figures\">\n", out);
     if (!m->has_end)
         snprintf(d, sizeof d, "cut short");

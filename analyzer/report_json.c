@@ -183,10 +183,12 @@ static void write_process(FILE *out, const struct model *m)
     else
         fputs("null", out);
     fprintf(out,
-            ",\n  \"mmap_traced\": %s, \"reachability\": %s,\n"
+            ",\n  \"mmap_traced\": %s, \"reachability\": %s,"
+            " \"object_pools\": %s,\n"
             "  \"peak_rss_bytes\": %llu,\n",
             (m->process.flags & MT_PROC_MMAP_TRACED) ? "true" : "false",
             m->reachability ? "true" : "false",
+            (m->process.flags & MT_PROC_OBJECT_POOLS) ? "true" : "false",
             (unsigned long long)m->last_snapshot.peak_rss_bytes);
 }
 

@@ -76,6 +76,8 @@ static void write_buckets(FILE *out, const struct model *m,
     if (m->reachability)
         fputs("NOTE: a reachability scan ran at exit: unreachable blocks "
               "are counted per site.\n", out);
+    if (m->process.flags & MT_PROC_OBJECT_POOLS)
+        fputs("NOTE: " REPORT_OBJECT_POOLS_NOTE "\n", out);
 }
 
 static void upper(char *dst, const char *src, size_t n)

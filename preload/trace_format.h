@@ -60,6 +60,9 @@ enum mt_process_flags {
     MT_PROC_MMAP_TRACED = 1u << 0,   /* MTRACE_MMAP=1 */
     MT_PROC_REACHABILITY = 1u << 1,  /* MTRACE_REACHABILITY=1 */
     MT_PROC_FORKED = 1u << 2,        /* started as a fork of ppid */
+    MT_PROC_OBJECT_POOLS = 1u << 3,  /* small objects come from the
+                                      * program's own pools, unseen
+                                      * (object_pools.h) */
 };
 
 /* PROCESS: followed by exe_len bytes of executable path and cmdline_len

@@ -413,3 +413,55 @@ def make_install_gives_a_working_prefix():
         remove_kept_traces(out.stderr)
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+PYTHON = "/usr/bin/python3"
+# 50,000 small objects kept: pymalloc serves them all from its pools.
+PYTHON_SMALL_OBJECTS = ("keep = [(i, str(i)) for i in range(50000)]; "
+                        "print(len(keep))")
+
+
+def python_report(pythonmalloc):
+    run = Run([PYTHON, "-c", PYTHON_SMALL_OBJECTS],
+              env={"PYTHONMALLOC": pythonmalloc})
+    try:
+        eq((run.status, run.stdout), (0, b"50000\n"), "python3 ran")
+        trace = run.only_trace()
+        report, _ = analyze(trace)
+        text = subprocess.run([ANALYZE, trace], stdout=subprocess.PIPE,
+                              check=True).stdout.decode()
+        page = subprocess.run([ANALYZE, "--format", "html", trace],
+                              stdout=subprocess.PIPE,
+                              check=True).stdout.decode()
+        return report, text, page
+    finally:
+        run.cleanup()
+
+
+@test
+def python_object_pools_are_named():
+    """CPython's pymalloc hides every object of up to 512 bytes in pools
+    it maps itself: the report says so and how to see them."""
+    hint = "PYTHONMALLOC=malloc"
+    for pythonmalloc in ("", "pymalloc", "pymalloc_debug"):
+        report, text, page = python_report(pythonmalloc)
+        eq(report["object_pools"], True, "object_pools, %r" % pythonmalloc)
+        check(report["totals"]["allocs"] < 20000,
+              "pymalloc's objects unseen: %d allocations" %
+              report["totals"]["allocs"])
+        check("NOTE: Python served its objects" in text and hint in text,
+              "text report names pymalloc: %s" % text[:800])
+        check('id="object-pools"' in page and hint in page,
+              "HTML report names pymalloc")
+    report, text, page = python_report("malloc")
+    eq(report["object_pools"], False, "object_pools with PYTHONMALLOC=malloc")
+    check(report["totals"]["allocs"] >= 100000,
+          "every object seen: %d allocations" % report["totals"]["allocs"])
+    check(hint not in text and 'id="object-pools"' not in page,
+          "no pymalloc note with PYTHONMALLOC=malloc")
+    run = Run(["sort", "-r", "/etc/services"])
+    try:
+        report, _ = analyze(run.only_trace())
+        eq(report["object_pools"], False, "object_pools of sort")
+    finally:
+        run.cleanup()

@@ -1,8 +1,11 @@
 /* test_options.c - parsing of MTRACE_* values, good and bad. */
 #include "suites.h"
+#include "object_pools.h"
 #include "options.h"
 
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
 
 START_TEST(test_uint_good_and_bad)
@@ -58,6 +61,45 @@ START_TEST(test_signal_names)
 }
 END_TEST
 
+START_TEST(test_pythonmalloc_values)
+{
+    /* Unset or empty: CPython's default, pymalloc. */
+    ck_assert(object_pools_chosen(NULL));
+    ck_assert(object_pools_chosen(""));
+    ck_assert(object_pools_chosen("pymalloc"));
+    ck_assert(object_pools_chosen("debug"));
+    ck_assert(object_pools_chosen("pymalloc_debug"));
+    ck_assert(object_pools_chosen("mimalloc"));
+    ck_assert(!object_pools_chosen("malloc"));
+    ck_assert(!object_pools_chosen("malloc_debug"));
+    ck_assert(object_pools_chosen("malloc2"));
+}
+END_TEST
+
+START_TEST(test_python_programs)
+{
+    const char *saved = getenv("PYTHONMALLOC");
+    char *keep = saved ? strdup(saved) : NULL;
+
+    unsetenv("PYTHONMALLOC");
+    ck_assert(object_pools_in_use("/usr/bin/python3.11"));
+    ck_assert(object_pools_in_use("python3"));
+    /* This test program is no Python, nor linked with libpython. */
+    ck_assert(!object_pools_in_use("/usr/bin/unit-tests"));
+    ck_assert(!object_pools_in_use("/opt/pythonista/"));
+    ck_assert(!object_pools_in_use(""));
+    setenv("PYTHONMALLOC", "malloc", 1);
+    ck_assert(!object_pools_in_use("/usr/bin/python3.11"));
+    setenv("PYTHONMALLOC", "pymalloc", 1);
+    ck_assert(object_pools_in_use("/usr/bin/python3.11"));
+    if (keep)
+        setenv("PYTHONMALLOC", keep, 1);
+    else
+        unsetenv("PYTHONMALLOC");
+    free(keep);
+}
+END_TEST
+
 Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
@@ -65,6 +107,8 @@ Suite *options_suite(void)
     tcase_add_test(tc, test_uint_good_and_bad);
     tcase_add_test(tc, test_bool_values);
     tcase_add_test(tc, test_signal_names);
+    tcase_add_test(tc, test_pythonmalloc_values);
+    tcase_add_test(tc, test_python_programs);
     suite_add_tcase(s, tc);
     return s;
 }
