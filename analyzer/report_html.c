@@ -201,6 +201,9 @@ static void write_header(FILE *out, struct analysis *a,
     if (m->process.flags & MT_PROC_OBJECT_POOLS)
         fputs("<p class=\"warning\" id=\"object-pools\">"
               REPORT_OBJECT_POOLS_NOTE "</p>\n", out);
+    if (REPORT_JS_HEAP_UNSEEN(m))
+        fputs("<p class=\"warning\" id=\"js-heap\">" REPORT_JS_HEAP_NOTE
+              "</p>\n", out);
     fputs("<dl class=\"figures\">\n", out);
     if (!m->has_end)
         snprintf(d, sizeof d, "cut short");

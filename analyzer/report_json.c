@@ -184,11 +184,12 @@ static void write_process(FILE *out, const struct model *m)
         fputs("null", out);
     fprintf(out,
             ",\n  \"mmap_traced\": %s, \"reachability\": %s,"
-            " \"object_pools\": %s,\n"
-            "  \"peak_rss_bytes\": %llu,\n",
+            " \"object_pools\": %s,\n  \"js_heap\": %s,"
+            " \"peak_rss_bytes\": %llu,\n",
             (m->process.flags & MT_PROC_MMAP_TRACED) ? "true" : "false",
             m->reachability ? "true" : "false",
             (m->process.flags & MT_PROC_OBJECT_POOLS) ? "true" : "false",
+            (m->process.flags & MT_PROC_JS_HEAP) ? "true" : "false",
             (unsigned long long)m->last_snapshot.peak_rss_bytes);
 }
 

@@ -78,6 +78,8 @@ static void write_buckets(FILE *out, const struct model *m,
               "are counted per site.\n", out);
     if (m->process.flags & MT_PROC_OBJECT_POOLS)
         fputs("NOTE: " REPORT_OBJECT_POOLS_NOTE "\n", out);
+    if (REPORT_JS_HEAP_UNSEEN(m))
+        fputs("NOTE: " REPORT_JS_HEAP_NOTE "\n", out);
 }
 
 static void upper(char *dst, const char *src, size_t n)

@@ -30,7 +30,7 @@
 #include "mmap_ranges.h"
 #include "modules.h"
 #include "nursery.h"
-#include "object_pools.h"
+#include "managed_heaps.h"
 #include "options.h"
 #include "procfs.h"
 #include "reachability.h"
@@ -49,8 +49,9 @@
 static pid_t traced_pid;               /* who the current file belongs to */
 static uint64_t start_realtime_ns;
 static char exe_path[PATH_MAX];
-/* Decided at start: a forked child keeps its parent's allocator. */
-static bool object_pools;
+/* MT_PROC_* flags decided at start: a forked child keeps its parent's
+ * allocators. */
+static uint32_t managed_heaps;
 static bool fork_locked;
 
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
@@ -88,7 +89,7 @@ static int write_process_record(uint32_t flags)
     p.depth = mt_opt.depth;
     p.flags = flags | (mt_opt.mmap ? MT_PROC_MMAP_TRACED : 0) |
               (mt_opt.reachability ? MT_PROC_REACHABILITY : 0) |
-              (object_pools ? MT_PROC_OBJECT_POOLS : 0);
+              managed_heaps;
     p.exe_len = (uint32_t)strlen(exe_path);
     p.cmdline_len = (uint32_t)cmdline_len;
     if (!(buf = writer_buf()) || trace_record_begin(buf, MT_REC_PROCESS) < 0)
@@ -334,7 +335,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     stack_init();
     stack_cache_init();
     modules_init(exe_path);
-    object_pools = object_pools_in_use(exe_path);
+    managed_heaps = managed_heaps_flags(exe_path);
     spin_lock(&snapshot_lock);
     if (start_trace_file(0) == 0) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);

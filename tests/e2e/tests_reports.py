@@ -415,17 +415,18 @@ def make_install_gives_a_working_prefix():
         shutil.rmtree(prefix, ignore_errors=True)
 
 
+
 PYTHON = "/usr/bin/python3"
 # 50,000 small objects kept: pymalloc serves them all from its pools.
 PYTHON_SMALL_OBJECTS = ("keep = [(i, str(i)) for i in range(50000)]; "
                         "print(len(keep))")
 
 
-def python_report(pythonmalloc):
-    run = Run([PYTHON, "-c", PYTHON_SMALL_OBJECTS],
-              env={"PYTHONMALLOC": pythonmalloc})
+def reports(argv, env):
+    """The JSON, text and HTML reports of argv run traced with env."""
+    run = Run(argv, env=env)
     try:
-        eq((run.status, run.stdout), (0, b"50000\n"), "python3 ran")
+        eq(run.status, 0, "%s ran" % argv[0])
         trace = run.only_trace()
         report, _ = analyze(trace)
         text = subprocess.run([ANALYZE, trace], stdout=subprocess.PIPE,
@@ -433,7 +434,7 @@ def python_report(pythonmalloc):
         page = subprocess.run([ANALYZE, "--format", "html", trace],
                               stdout=subprocess.PIPE,
                               check=True).stdout.decode()
-        return report, text, page
+        return report, text, page, run.stdout
     finally:
         run.cleanup()
 
@@ -443,9 +444,12 @@ def python_object_pools_are_named():
     """CPython's pymalloc hides every object of up to 512 bytes in pools
     it maps itself: the report says so and how to see them."""
     hint = "PYTHONMALLOC=malloc"
+    argv = [PYTHON, "-c", PYTHON_SMALL_OBJECTS]
     for pythonmalloc in ("", "pymalloc", "pymalloc_debug"):
-        report, text, page = python_report(pythonmalloc)
-        eq(report["object_pools"], True, "object_pools, %r" % pythonmalloc)
+        report, text, page, out = reports(argv, {"PYTHONMALLOC": pythonmalloc})
+        eq(out, b"50000\n", "python3's output")
+        eq((report["object_pools"], report["js_heap"]), (True, False),
+           "object_pools, js_heap with PYTHONMALLOC=%r" % pythonmalloc)
         check(report["totals"]["allocs"] < 20000,
               "pymalloc's objects unseen: %d allocations" %
               report["totals"]["allocs"])
@@ -453,15 +457,35 @@ def python_object_pools_are_named():
               "text report names pymalloc: %s" % text[:800])
         check('id="object-pools"' in page and hint in page,
               "HTML report names pymalloc")
-    report, text, page = python_report("malloc")
+    report, text, page, _ = reports(argv, {"PYTHONMALLOC": "malloc"})
     eq(report["object_pools"], False, "object_pools with PYTHONMALLOC=malloc")
     check(report["totals"]["allocs"] >= 100000,
           "every object seen: %d allocations" % report["totals"]["allocs"])
     check(hint not in text and 'id="object-pools"' not in page,
           "no pymalloc note with PYTHONMALLOC=malloc")
-    run = Run(["sort", "-r", "/etc/services"])
-    try:
-        report, _ = analyze(run.only_trace())
-        eq(report["object_pools"], False, "object_pools of sort")
-    finally:
-        run.cleanup()
+    report, text, page, _ = reports(["sort", "-r", "/etc/services"], {})
+    eq((report["object_pools"], report["js_heap"]), (False, False),
+       "object_pools, js_heap of sort")
+    check("NOTE" not in text and 'id="object-pools"' not in page and
+          'id="js-heap"' not in page, "no note on sort's report")
+
+
+@test
+def node_js_heap_is_named():
+    """Node.js keeps JavaScript's objects in V8's heap: without
+    MTRACE_MMAP the report says they are missing and how to count them."""
+    hint = "MTRACE_MMAP=1"
+    argv = ["node", "-e", "const a = []; for (let i = 0; i < 100000; i++) "
+            "a.push({i}); console.log(a.length)"]
+    report, text, page, out = reports(argv, {})
+    eq(out, b"100000\n", "node's output")
+    eq((report["js_heap"], report["object_pools"], report["mmap_traced"]),
+       (True, False, False), "js_heap, object_pools, mmap_traced")
+    check("NOTE: Node.js keeps JavaScript's objects" in text and hint in text,
+          "text report names V8's heap: %s" % text[:800])
+    check('id="js-heap"' in page, "HTML report names V8's heap")
+    report, text, page, _ = reports(argv, {"MTRACE_MMAP": "1"})
+    eq((report["js_heap"], report["mmap_traced"]), (True, True),
+       "js_heap, mmap_traced with MTRACE_MMAP=1")
+    check("Node.js keeps" not in text and 'id="js-heap"' not in page,
+          "no V8 note when its pages are counted")
