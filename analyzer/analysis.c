@@ -170,6 +170,7 @@ void analysis_run(struct analysis *a, const struct model *m,
     memset(a, 0, sizeof *a);
     a->model = m;
     a->stacks = st;
+    runtimes_detect(m, &a->heaps);
     a->results = xcalloc(m->nsites, sizeof *a->results);
     a->reported = xcalloc(m->nsites, sizeof *a->reported);
     for (size_t i = 0; i < m->nsites; i++) {

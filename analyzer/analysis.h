@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "runtimes.h"
 #include "stacks.h"
 #include "suppressions.h"
 #include "verdicts.h"
@@ -29,6 +30,7 @@ struct analysis {
     struct site_result **reported;
     size_t nreported;
     size_t nleak, nsuspect, nsuppressed;
+    struct runtime_heaps heaps;     /* runtimes whose objects go unseen */
 };
 
 /* `sup` may be NULL. Symbolizes only the sites it must (through st). */

@@ -41,24 +41,25 @@ uint64_t report_site_cost(const struct model_site *s, enum report_cost cost);
 const char *report_frame_label(const struct sym_frame *f,
                                char buf[REPORT_FRAME_LABEL_MAX]);
 
-/* Whether the report carries REPORT_JS_HEAP_NOTE. */
-#define REPORT_JS_HEAP_UNSEEN(m)                                             \
-    (((m)->process.flags & (MT_PROC_JS_HEAP | MT_PROC_MMAP_TRACED)) ==      \
-     MT_PROC_JS_HEAP)
-
-/* Why a Python program's small objects are missing (MT_PROC_OBJECT_POOLS),
- * and how to see them; text, HTML-safe. */
+/* Why a Python program's objects are missing (runtimes.h), and how to
+ * see them; text, HTML-safe. */
 #define REPORT_OBJECT_POOLS_NOTE                                             \
-    "Python served its objects of up to 512 bytes from pools of its own "   \
-    "(pymalloc): they are not in this report, only larger blocks are. "    \
-    "Record again with PYTHONMALLOC=malloc to see every object."
-/* The same for JavaScript's objects in a Node.js trace without
- * MTRACE_MMAP (MT_PROC_JS_HEAP). */
+    "Python kept its objects in pools of its own (pymalloc: those of up "   \
+    "to 512 bytes; mimalloc: all), seen only as the arenas they come "      \
+    "from with MTRACE_MMAP=1, never one by one; what Python and C code "    \
+    "ask of malloc directly is here. Record again with "                    \
+    "PYTHONMALLOC=malloc to see every object."
+/* The same for JavaScript's objects, unless MTRACE_MMAP counted V8's
+ * pages. */
 #define REPORT_JS_HEAP_NOTE                                                  \
     "Node.js keeps JavaScript's objects in V8's heap, in pages it maps "    \
     "itself: they are not in this report, only what V8 and Node.js ask "   \
     "of malloc (Buffers' memory among it). Record again with "             \
     "MTRACE_MMAP=1 to count V8's pages at the sites that commit them."
+/* Whether the report carries REPORT_JS_HEAP_NOTE. */
+#define REPORT_JS_HEAP_UNSEEN(a)                                             \
+    ((a)->heaps.js_heap &&                                                   \
+     !((a)->model->process.flags & MT_PROC_MMAP_TRACED))
 
 /* "exit", "_exit", "signal", "exec", or NULL when unknown. */
 const char *report_end_reason(uint32_t reason);

@@ -198,10 +198,10 @@ static void write_header(FILE *out, struct analysis *a,
     else if (m->ages_estimated)
         fputs("<p class=\"warning\">No survivors were recorded: ages and "
               "buckets are estimates from the timelines.</p>\n", out);
-    if (m->process.flags & MT_PROC_OBJECT_POOLS)
+    if (a->heaps.object_pools)
         fputs("<p class=\"warning\" id=\"object-pools\">"
               REPORT_OBJECT_POOLS_NOTE "</p>\n", out);
-    if (REPORT_JS_HEAP_UNSEEN(m))
+    if (REPORT_JS_HEAP_UNSEEN(a))
         fputs("<p class=\"warning\" id=\"js-heap\">" REPORT_JS_HEAP_NOTE
               "</p>\n", out);
     fputs("<dl class=\"figures\">\n", out);

@@ -153,8 +153,9 @@ static void write_site(FILE *out, struct analysis *a,
     fprintf(out, ", \"too_short\": %s\n    }", v->too_short ? "true" : "false");
 }
 
-static void write_process(FILE *out, const struct model *m)
+static void write_process(FILE *out, const struct analysis *a)
 {
+    const struct model *m = a->model;
     const char *reason = m->has_end ? report_end_reason(m->end.reason) : NULL;
     size_t start = 0;
 
@@ -183,13 +184,13 @@ static void write_process(FILE *out, const struct model *m)
     else
         fputs("null", out);
     fprintf(out,
-            ",\n  \"mmap_traced\": %s, \"reachability\": %s,"
-            " \"object_pools\": %s,\n  \"js_heap\": %s,"
-            " \"peak_rss_bytes\": %llu,\n",
+            ",\n  \"mmap_traced\": %s, \"reachability\": %s,\n"
+            "  \"object_pools\": %s, \"js_heap\": %s,\n"
+            "  \"peak_rss_bytes\": %llu,\n",
             (m->process.flags & MT_PROC_MMAP_TRACED) ? "true" : "false",
             m->reachability ? "true" : "false",
-            (m->process.flags & MT_PROC_OBJECT_POOLS) ? "true" : "false",
-            (m->process.flags & MT_PROC_JS_HEAP) ? "true" : "false",
+            a->heaps.object_pools ? "true" : "false",
+            a->heaps.js_heap ? "true" : "false",
             (unsigned long long)m->last_snapshot.peak_rss_bytes);
 }
 
@@ -198,7 +199,7 @@ int report_json(FILE *out, struct analysis *a, const struct report_options *o)
     const struct model *m = a->model;
     const struct mt_rec_snapshot *last = &m->last_snapshot;
 
-    write_process(out, m);
+    write_process(out, a);
     fprintf(out,
             "  \"thresholds\": {\"young_ns\": %llu, \"large_bytes\": %llu},\n",
             (unsigned long long)o->thresholds.young_ns,

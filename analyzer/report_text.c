@@ -50,9 +50,10 @@ static void write_header(FILE *out, const struct model *m)
     fprintf(out, "  frees             %llu\n", (unsigned long long)last->frees);
 }
 
-static void write_buckets(FILE *out, const struct model *m,
+static void write_buckets(FILE *out, const struct analysis *a,
                           const struct report_options *o)
 {
+    const struct model *m = a->model;
     char size[UNITS_BUF], th[UNITS_BUF];
 
     fprintf(out, "  young             %s in %llu blocks (age < %s)\n",
@@ -76,9 +77,9 @@ static void write_buckets(FILE *out, const struct model *m,
     if (m->reachability)
         fputs("NOTE: a reachability scan ran at exit: unreachable blocks "
               "are counted per site.\n", out);
-    if (m->process.flags & MT_PROC_OBJECT_POOLS)
+    if (a->heaps.object_pools)
         fputs("NOTE: " REPORT_OBJECT_POOLS_NOTE "\n", out);
-    if (REPORT_JS_HEAP_UNSEEN(m))
+    if (REPORT_JS_HEAP_UNSEEN(a))
         fputs("NOTE: " REPORT_JS_HEAP_NOTE "\n", out);
 }
 
@@ -170,7 +171,7 @@ int report_text(FILE *out, struct analysis *a, const struct report_options *o)
     size_t shown = 0, hidden = 0;
 
     write_header(out, m);
-    write_buckets(out, m, o);
+    write_buckets(out, a, o);
     /* Leaks first, whatever they hold at the end: a leak the program
      * released in its teardown holds nothing then, and is the one a
      * person is hunting. */

@@ -49,8 +49,8 @@
 static pid_t traced_pid;               /* who the current file belongs to */
 static uint64_t start_realtime_ns;
 static char exe_path[PATH_MAX];
-/* MT_PROC_* flags decided at start: a forked child keeps its parent's
- * allocators. */
+/* MT_PROC_* flags of the environment at start: the one a forked child's
+ * runtime was started with. */
 static uint32_t managed_heaps;
 static bool fork_locked;
 
@@ -335,7 +335,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     stack_init();
     stack_cache_init();
     modules_init(exe_path);
-    managed_heaps = managed_heaps_flags(exe_path);
+    managed_heaps = managed_heaps_flags();
     spin_lock(&snapshot_lock);
     if (start_trace_file(0) == 0) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);

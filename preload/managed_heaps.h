@@ -1,11 +1,8 @@
 /*
- * managed_heaps.h - whether the program is a runtime that keeps its
- * objects in memory it maps itself, where the tracer sees pages at most
- * (with MTRACE_MMAP=1), never the objects: CPython serves every object of
- * up to 512 bytes from pools of its own (pymalloc) unless PYTHONMALLOC
- * says malloc; Node.js keeps JavaScript's objects in V8's heap. The trace
- * says so (MT_PROC_OBJECT_POOLS, MT_PROC_JS_HEAP), and the report tells
- * how to see them.
+ * managed_heaps.h - what only the traced process can tell of the runtimes
+ * that keep objects in heaps of their own (the analyzer's runtimes.h
+ * tells the runtimes by name): whether the environment asks CPython to
+ * send its objects to malloc (PYTHONMALLOC), not to its pools.
  */
 #ifndef MTRACE_MANAGED_HEAPS_H
 #define MTRACE_MANAGED_HEAPS_H
@@ -13,14 +10,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Whether CPython, its PYTHONMALLOC set to `pythonmalloc` (NULL: unset),
- * keeps its object pools. */
-bool managed_heaps_pools_chosen(const char *pythonmalloc);
+/* Whether PYTHONMALLOC set to `pythonmalloc` (NULL: unset) sends CPython's
+ * objects to malloc. */
+bool managed_heaps_malloc_chosen(const char *pythonmalloc);
 
-/* The MT_PROC_* flags of the program whose executable is exe_path: by
- * the names of the executable and of the libraries loaded (libpython,
- * libnode), and the environment. Call it at start, not from a fork
- * handler. */
-uint32_t managed_heaps_flags(const char *exe_path);
+/* The PROCESS record's flags from the environment now
+ * (MT_PROC_PYTHONMALLOC_MALLOC). */
+uint32_t managed_heaps_flags(void);
 
 #endif

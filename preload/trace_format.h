@@ -60,12 +60,9 @@ enum mt_process_flags {
     MT_PROC_MMAP_TRACED = 1u << 0,   /* MTRACE_MMAP=1 */
     MT_PROC_REACHABILITY = 1u << 1,  /* MTRACE_REACHABILITY=1 */
     MT_PROC_FORKED = 1u << 2,        /* started as a fork of ppid */
-    MT_PROC_OBJECT_POOLS = 1u << 3,  /* CPython's small objects come from
-                                      * pools of its own, unseen
-                                      * (managed_heaps.h) */
-    MT_PROC_JS_HEAP = 1u << 4,       /* Node.js: JavaScript's objects are
-                                      * in V8's heap, unseen but for its
-                                      * pages with MTRACE_MMAP=1 */
+    MT_PROC_PYTHONMALLOC_MALLOC = 1u << 3, /* PYTHONMALLOC sends CPython's
+                                            * objects to malloc, not to
+                                            * its pools (managed_heaps.h) */
 };
 
 /* PROCESS: followed by exe_len bytes of executable path and cmdline_len

@@ -8,6 +8,8 @@ packages="gcc g++ make pkg-config libunwind-dev uthash-dev check libsubunit-dev 
 packages="$packages python3 sqlite3 nodejs"
 # ... and ones linked with an allocator of their own.
 packages="$packages libjemalloc-dev libtcmalloc-minimal4"
+# ... and one that loads CPython late, as PyInstaller's bootloader does.
+packages="$packages libpython3.11"
 # make fuzz and make check: clang with its libFuzzer and sanitizer runtimes.
 packages="$packages clang libclang-rt-dev"
 # Extra packages a target asks for, e.g. "heaptrack" for the benchmark.

@@ -415,18 +415,19 @@ def make_install_gives_a_working_prefix():
         shutil.rmtree(prefix, ignore_errors=True)
 
 
-
 PYTHON = "/usr/bin/python3"
 # 50,000 small objects kept: pymalloc serves them all from its pools.
 PYTHON_SMALL_OBJECTS = ("keep = [(i, str(i)) for i in range(50000)]; "
                         "print(len(keep))")
+POOLS_NOTE = "NOTE: Python kept its objects in pools of its own"
 
 
 def reports(argv, env):
-    """The JSON, text and HTML reports of argv run traced with env."""
+    """The JSON, text and HTML reports of argv run traced with env, and
+    what it printed."""
     run = Run(argv, env=env)
     try:
-        eq(run.status, 0, "%s ran" % argv[0])
+        eq(run.status, 0, "%s ran: %s" % (argv[0], run.stderr[-300:]))
         trace = run.only_trace()
         report, _ = analyze(trace)
         text = subprocess.run([ANALYZE, trace], stdout=subprocess.PIPE,
@@ -439,30 +440,41 @@ def reports(argv, env):
         run.cleanup()
 
 
+def check_pools_named(argv, env, named):
+    """argv run with env: its report says Python kept its pools (named) or
+    not, with the allocation counts that go with it."""
+    report, text, page, out = reports(argv, env)
+    what = "%s with %r" % (" ".join(argv[:2]), env)
+    eq(out, b"50000\n", "output of " + what)
+    eq((report["object_pools"], report["js_heap"]), (named, False),
+       "object_pools, js_heap of " + what)
+    allocs = report["totals"]["allocs"]
+    if named:
+        check(allocs < 20000, "pymalloc's objects unseen, %s: %d "
+              "allocations" % (what, allocs))
+        check(POOLS_NOTE in text and "PYTHONMALLOC=malloc" in text,
+              "text report of %s names pymalloc: %s" % (what, text[:800]))
+        check('id="object-pools"' in page, "HTML report of %s names "
+              "pymalloc" % what)
+    else:
+        check(allocs >= 100000, "every object seen, %s: %d allocations" %
+              (what, allocs))
+        check(POOLS_NOTE not in text and 'id="object-pools"' not in page,
+              "no pymalloc note for " + what)
+
+
 @test
 def python_object_pools_are_named():
     """CPython's pymalloc hides every object of up to 512 bytes in pools
-    it maps itself: the report says so and how to see them."""
-    hint = "PYTHONMALLOC=malloc"
+    it maps itself: the report says so and how to see them, unless
+    PYTHONMALLOC sent them to malloc and Python heeded it."""
     argv = [PYTHON, "-c", PYTHON_SMALL_OBJECTS]
     for pythonmalloc in ("", "pymalloc", "pymalloc_debug"):
-        report, text, page, out = reports(argv, {"PYTHONMALLOC": pythonmalloc})
-        eq(out, b"50000\n", "python3's output")
-        eq((report["object_pools"], report["js_heap"]), (True, False),
-           "object_pools, js_heap with PYTHONMALLOC=%r" % pythonmalloc)
-        check(report["totals"]["allocs"] < 20000,
-              "pymalloc's objects unseen: %d allocations" %
-              report["totals"]["allocs"])
-        check("NOTE: Python served its objects" in text and hint in text,
-              "text report names pymalloc: %s" % text[:800])
-        check('id="object-pools"' in page and hint in page,
-              "HTML report names pymalloc")
-    report, text, page, _ = reports(argv, {"PYTHONMALLOC": "malloc"})
-    eq(report["object_pools"], False, "object_pools with PYTHONMALLOC=malloc")
-    check(report["totals"]["allocs"] >= 100000,
-          "every object seen: %d allocations" % report["totals"]["allocs"])
-    check(hint not in text and 'id="object-pools"' not in page,
-          "no pymalloc note with PYTHONMALLOC=malloc")
+        check_pools_named(argv, {"PYTHONMALLOC": pythonmalloc}, True)
+    check_pools_named(argv, {"PYTHONMALLOC": "malloc"}, False)
+    # -I (and -E): Python ignores PYTHONMALLOC.
+    check_pools_named([PYTHON, "-I", "-c", PYTHON_SMALL_OBJECTS],
+                      {"PYTHONMALLOC": "malloc"}, True)
     report, text, page, _ = reports(["sort", "-r", "/etc/services"], {})
     eq((report["object_pools"], report["js_heap"]), (False, False),
        "object_pools, js_heap of sort")
@@ -471,9 +483,21 @@ def python_object_pools_are_named():
 
 
 @test
+def python_loaded_late_is_named():
+    """A program that dlopen()s libpython (PyInstaller's bootloader,
+    uwsgi) is not Python by its name: the libraries the trace saw loaded
+    tell."""
+    prog = compile_prog("embed_python", ["-ldl"])
+    check_pools_named([prog], {"PYTHONMALLOC": ""}, True)
+    check_pools_named([prog], {"PYTHONMALLOC": "malloc"}, False)
+
+
+@test
 def node_js_heap_is_named():
     """Node.js keeps JavaScript's objects in V8's heap: without
     MTRACE_MMAP the report says they are missing and how to count them."""
+    if not shutil.which("node"):
+        raise Failure("node is not installed")
     hint = "MTRACE_MMAP=1"
     argv = ["node", "-e", "const a = []; for (let i = 0; i < 100000; i++) "
             "a.push({i}); console.log(a.length)"]

@@ -31,7 +31,8 @@
     X(unwind_suite) \
     X(chain_memo_suite) \
     X(nursery_suite) \
-    X(thinning_suite)
+    X(thinning_suite) \
+    X(runtimes_suite)
 
 #define MTRACE_DECLARE_SUITE(name) Suite *name(void);
 MTRACE_SUITES(MTRACE_DECLARE_SUITE)
