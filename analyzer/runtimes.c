@@ -49,21 +49,30 @@ bool runtimes_node_name(const char *name)
     return isdigit((unsigned char)*name);
 }
 
+/* The argument after arg, or end: never past it, whatever the last one
+ * lacks (its NUL). */
+static const char *next_arg(const char *arg, const char *end)
+{
+    size_t n = strnlen(arg, (size_t)(end - arg));
+    return n < (size_t)(end - arg) ? arg + n + 1 : end;
+}
+
 bool runtimes_python_ignores_env(const char *cmdline, size_t len)
 {
-    const char *arg = cmdline, *end = cmdline + len;
+    const char *end = cmdline + len, *arg;
 
     if (!cmdline || !len)
         return false;
     /* argv[0], then options until the script, "-", "--" or -c/-m. */
-    for (arg += strnlen(arg, (size_t)(end - arg)) + 1; arg < end;
-         arg += strnlen(arg, (size_t)(end - arg)) + 1) {
+    for (arg = next_arg(cmdline, end); arg < end; arg = next_arg(arg, end)) {
         if (arg[0] != '-' || !arg[1] || strcmp(arg, "--") == 0)
             return false;
         if (arg[1] == '-') {
             /* The one long option that takes a value as the next one. */
             if (strcmp(arg, "--check-hash-based-pycs") == 0)
-                arg += strnlen(arg, (size_t)(end - arg)) + 1;
+                arg = next_arg(arg, end);
+            if (arg == end)
+                return false;
             continue;
         }
         for (const char *c = arg + 1; *c; c++) {
@@ -73,11 +82,13 @@ bool runtimes_python_ignores_env(const char *cmdline, size_t len)
                 return false;
             if (*c == 'W' || *c == 'X') {
                 /* Its value: the rest of this one, or the next. */
-                if (!c[1] && arg < end)
-                    arg += strnlen(arg, (size_t)(end - arg)) + 1;
+                if (!c[1])
+                    arg = next_arg(arg, end);
                 break;
             }
         }
+        if (arg == end)
+            return false;
     }
     return false;
 }

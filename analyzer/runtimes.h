@@ -32,8 +32,10 @@ bool runtimes_python_name(const char *name, bool *v2);
 /* Whether it is Node.js's executable (node, nodejs, node20, node-20) or
  * library (libnode.so*). */
 bool runtimes_node_name(const char *name);
-/* Whether a CPython command line (arguments separated by NULs) makes it
- * ignore the environment: -E or -I before the script, -c or -m. */
+/* Whether a CPython command line (arguments separated by NULs, then a
+ * NUL at cmdline[len] as the model keeps it; the last argument may lack
+ * its own) makes it ignore the environment: -E or -I before the script,
+ * -c or -m. */
 bool runtimes_python_ignores_env(const char *cmdline, size_t len);
 
 #endif

@@ -75,6 +75,9 @@ START_TEST(test_python_command_lines)
     ck_assert(!ignores((const char *[]){ "python3", "-", "-I", NULL }));
     ck_assert(!ignores((const char *[]){ "python3", NULL }));
     ck_assert(!ignores((const char *[]){ "python3", "-X", NULL }));
+    ck_assert(!ignores((const char *[]){ "python3", "--check-hash-based-pycs",
+                                         NULL }));
+    ck_assert(!ignores((const char *[]){ "python3", "-W", NULL }));
     ck_assert(!runtimes_python_ignores_env(NULL, 0));
     /* An argument cut short, without its NUL. */
     ck_assert(!runtimes_python_ignores_env("python3\0-W", 10));
