@@ -26,7 +26,8 @@ bool runtimes_python_name(const char *name, bool *v2)
         rest = name + strlen("python");
     else
         return false;
-    /* "python" alone, or a version: not python-config, not pythonista. */
+    /* "python" alone or with a version (python3.11, libpython3.11.so.1.0):
+     * not python-sort, not pythonista. */
     if (*rest && !isdigit((unsigned char)*rest) && rest[0] != '.')
         return false;
     *v2 = rest[0] == '2';
