@@ -4,13 +4,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "stacks.h"
 #include "trace_format.h"
-
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
 
 static bool starts_with(const char *s, const char *prefix)
 {
@@ -97,7 +92,7 @@ bool runtimes_python_ignores_env(const char *cmdline, size_t len)
 static void note_name(const char *path, bool *python, bool *python2,
                       bool *node)
 {
-    const char *name = base_name(path);
+    const char *name = stacks_basename(path);
     bool v2 = false;
     if (runtimes_python_name(name, &v2)) {
         *python = true;
