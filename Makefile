@@ -196,10 +196,11 @@ check: unit e2e sanitize fuzz-build
 demo: all
 	@tests/e2e/demo.sh $(BUILD)
 
-# Speed and memory against native and heaptrack; QUICK=1 for a short run.
+# Speed and memory against native and heaptrack; QUICK=1 for a short run,
+# LSAN=1 to run LeakSanitizer (preloaded) too.
 bench: all
-	@MTRACE_EXTRA_PACKAGES=heaptrack scripts/install-deps.sh
-	scripts/bench.py --build $(BUILD) $(if $(QUICK),--quick)
+	@MTRACE_EXTRA_PACKAGES="heaptrack$(if $(LSAN), liblsan0)" scripts/install-deps.sh
+	scripts/bench.py --build $(BUILD) $(if $(QUICK),--quick) $(if $(LSAN),--lsan)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin

@@ -1,6 +1,7 @@
 """The tables and target checks of `make bench` (scripts/bench.py), from
 the measurements it took: pure functions of its results, so that they can
 be tested on made-up ones (tests/e2e/tests_bench.py)."""
+import signal
 import time
 
 # "Real programs" for the targets; the others are the synthetic stress.
@@ -17,17 +18,41 @@ def mib(kib):
     return kib / 1024.0
 
 
+# What the tables call each tool.
+TOOL_NAMES = {"mtrace": "mtrace", "heaptrack": "heaptrack",
+              "lsan": "LeakSanitizer"}
+
+
+def failed_status(info):
+    """A failed tool's statuses: exit codes, or the signals that killed it
+    (negative, as os.waitstatus_to_exitcode gives them)."""
+    def one(v):
+        try:
+            return signal.Signals(-v).name if v < 0 else str(v)
+        except ValueError:
+            return str(v)
+    return "FAIL (status %s)" % ",".join(one(v) for v in info["status"])
+
+
+def timing(t, tool, native):
+    """A tool's median wall time and its ratio to native's."""
+    if t[tool]["failed"]:
+        return failed_status(t[tool])
+    return "%.3f (%.2fx)" % (t[tool]["median_s"],
+                             ratio(t[tool]["median_s"], native))
+
+
+def outputs_ok(t, tools):
+    return ", ".join("%s %s" % (TOOL_NAMES[tool],
+                                "yes" if t[tool]["output_matches"] else "NO")
+                     for tool in tools)
+
+
 def row_for(name, s):
     t = s["tools"]
     native = t["native"]["median_s"]
     mx = ratio(t["mtrace"]["median_s"], native)
     hx = ratio(t["heaptrack"]["median_s"], native)
-
-    def timing(tool, x):
-        if t[tool]["failed"]:
-            return "FAIL (status %s)" % ",".join(str(v)
-                                                 for v in t[tool]["status"])
-        return "%.3f (%.2fx)" % (t[tool]["median_s"], x)
 
     if t["mtrace"]["failed"] or t["heaptrack"]["failed"] or hx <= 1:
         overhead = "n/a"
@@ -41,18 +66,42 @@ def row_for(name, s):
     analyze = "%.3f" % s["analyze_s"] if s["analyze_s"] is not None else "-"
     if not s["analyze_ok"]:
         analyze += " (FAIL)"
-    ok = []
-    for tool in ("mtrace", "heaptrack"):
-        ok.append("%s %s" % (tool,
-                             "yes" if t[tool]["output_matches"] else "NO"))
-    return [name, "%.3f" % native, timing("mtrace", mx),
-            timing("heaptrack", hx), overhead, rss, traces, analyze,
-            ", ".join(ok)]
+    return [name, "%.3f" % native, timing(t, "mtrace", native),
+            timing(t, "heaptrack", native), overhead, rss, traces, analyze,
+            outputs_ok(t, ("mtrace", "heaptrack"))]
 
 
 HEADER = ["workload", "native s", "mtrace s (x)", "heaptrack s (x)",
           "mtrace/heaptrack overhead ratio", "RSS native/mtrace/heaptrack MiB",
           "trace MB mtrace/heaptrack", "analyze s", "output ok"]
+
+
+def lsan_row_for(name, s):
+    t = s["tools"]
+    native = t["native"]["median_s"]
+    cpu = " / ".join("-" if t[k]["failed"] else
+                     "%.2fx" % t[k]["median_cpu_ratio"]
+                     for k in ("lsan", "mtrace"))
+    rss = "%.1f / %.1f / %.1f" % tuple(mib(t[k]["median_maxrss_kib"])
+                                       for k in ("native", "lsan", "mtrace"))
+    return [name, "%.3f" % native, timing(t, "lsan", native),
+            timing(t, "mtrace", native), cpu, rss,
+            outputs_ok(t, ("lsan", "mtrace"))]
+
+
+LSAN_HEADER = ["workload", "native s", "LeakSanitizer s (x)", "mtrace s (x)",
+               "CPU time x LeakSanitizer / mtrace",
+               "RSS native/LeakSanitizer/mtrace MiB", "output ok"]
+
+
+def with_lsan(results):
+    return any("lsan" in s["tools"] for s in results.values())
+
+
+def table(header, rows):
+    return (["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"] +
+            ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def markdown(results, args, identity):
@@ -63,10 +112,7 @@ def markdown(results, args, identity):
                      time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                      identity["git"], identity["libmtrace_sha256"]))
     lines.append("")
-    lines.append("| " + " | ".join(HEADER) + " |")
-    lines.append("|" + "|".join("---" for _ in HEADER) + "|")
-    for name, s in results.items():
-        lines.append("| " + " | ".join(row_for(name, s)) + " |")
+    lines += table(HEADER, [row_for(name, s) for name, s in results.items()])
     lines.append("")
     lines.append("Times are medians over the rounds; (x) is the ratio to "
                  "native; overhead ratio is (mtrace x - 1) / "
@@ -74,6 +120,16 @@ def markdown(results, args, identity):
                  "heaptrack's RSS is the largest process of its tree and its "
                  "trace is zstd-compressed; mtrace's trace is as written.")
     lines.append("")
+    if with_lsan(results):
+        lines += table(LSAN_HEADER, [lsan_row_for(name, s)
+                                     for name, s in results.items()
+                                     if name not in MEMORY_ONLY])
+        lines.append("")
+        lines.append("LeakSanitizer: GCC's liblsan.so.0 preloaded (its own "
+                     "allocator; stacks by frame pointers), leak check at "
+                     "exit on; CPU time x are medians of per-round ratios "
+                     "to native.")
+        lines.append("")
     lines += targets(results)
     return "\n".join(lines) + "\n"
 
@@ -132,6 +188,13 @@ def targets(results):
         out.append("- (info) %s: CPU time %.2fx native under mtrace%s "
                    "(medians of per-round ratios)"
                    % (name, t["mtrace"]["median_cpu_ratio"], heaptrack_cpu))
+        if "lsan" in t and name not in MEMORY_ONLY:
+            # The speed goals are meant to put mtrace ahead of it.
+            out.append("- (info) %s: %.2fx native under mtrace, %s under "
+                       "LeakSanitizer" % (
+                           name, mx, failed_status(t["lsan"])
+                           if t["lsan"]["failed"] else
+                           "%.2fx" % ratio(t["lsan"]["median_s"], native)))
         if name == "alloc-churn":
             size = t["mtrace"]["trace_bytes"]
             check(size <= 1e6, "alloc-churn: trace %.2f MB (<= 1 MB)"
@@ -140,12 +203,14 @@ def targets(results):
             check(s["analyze_ok"] and s["analyze_s"] < 1.0,
                   "%s: mtrace-analyze %.3f s (< 1 s)" % (name, s["analyze_s"]))
     for name, s in results.items():
-        for tool in ("mtrace", "heaptrack"):
+        for tool in ("mtrace", "heaptrack", "lsan"):
+            if tool not in s["tools"]:
+                continue
             info = s["tools"][tool]
             if info["failed"] or not info["output_matches"]:
                 out.append("")
                 out.append("%s under %s: status %s, output %s; stderr ends: %s"
-                           % (name, tool, info["status"],
+                           % (name, TOOL_NAMES[tool], info["status"],
                               ("matches" if info["output_matches"]
                                else "DIFFERS"),
                               info["stderr_tail"].strip()[-300:] or "(empty)"))

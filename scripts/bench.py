@@ -2,6 +2,7 @@
 """mtrace's benchmark: `make bench` (full) and `make bench QUICK=1`.
 
     scripts/bench.py --build DIR [--quick] [--rounds N] [--only NAME,...]
+                     [--lsan]
 
 For each workload, runs it natively, under heaptrack and under mtrace,
 alternating the three in every round so that a change in the machine's
@@ -10,6 +11,12 @@ the slowdowns against native, peak RSS, trace sizes, the time
 mtrace-analyze takes to read the trace, and whether each traced run printed
 what the native run printed. The table goes to stdout and to
 DIR/bench/results.md, every measurement to DIR/bench/results.json.
+
+With --lsan (`make bench LSAN=1`), each round also runs the workload under
+LeakSanitizer as people use it on a program they cannot rebuild: GCC's
+liblsan.so.0 preloaded, which brings its own allocator, with its leak check
+at exit on (exitcode=0, so that leaks found do not count as a failure); a
+second table compares it with mtrace.
 
 What is measured, exactly:
 - wall time: time.perf_counter around spawning the command and reaping it
@@ -51,6 +58,8 @@ import inputs  # noqa: E402  (bench/inputs.py, found through the path above)
 from bench_report import markdown, ratio  # noqa: E402  (bench/bench_report.py)
 
 TOOLS = ("native", "heaptrack", "mtrace")
+# Found leaks must not change the exit status the output check compares.
+LSAN_OPTIONS = "detect_leaks=1:exitcode=0"
 
 # Program sizes: (full, quick). Full sizes make each program run about one
 # second natively on the machine this was written on; quick ones about a
@@ -84,8 +93,11 @@ def log(message):
 
 
 class Bench:
-    def __init__(self, build, quick, rounds, timeout):
+    def __init__(self, build, quick, rounds, timeout, lsan=None):
         self.build = os.path.abspath(build)
+        # liblsan.so.0's path, when LeakSanitizer runs too.
+        self.lsan = lsan
+        self.tools = TOOLS + (("lsan",) if lsan else ())
         self.out = os.path.join(self.build, "bench")
         self.quick = quick
         self.rounds = rounds
@@ -225,6 +237,9 @@ class Bench:
             self.remove_mtrace_files(name)
             env["LD_PRELOAD"] = self.preload
             env["MTRACE_OUT"] = os.path.join(self.out, name + ".%p.trace")
+        elif tool == "lsan":
+            env["LD_PRELOAD"] = self.lsan
+            env["LSAN_OPTIONS"] = LSAN_OPTIONS
         wall, cpu, maxrss, status, timed_out = self.spawn_and_wait(
             argv, env, stdout_path, stderr_path)
         with open(stdout_path, "rb") as f:
@@ -288,9 +303,9 @@ class Bench:
         results = {}
         for name, argv in workloads.items():
             log("%s: %s" % (name, " ".join(argv)))
-            runs = {tool: [] for tool in TOOLS}
+            runs = {tool: [] for tool in self.tools}
             for round_no in range(self.rounds):
-                for tool in TOOLS:
+                for tool in self.tools:
                     r = self.run_one(name, tool, argv)
                     runs[tool].append(r)
                     log("  round %d %-9s %7.3f s %8d KiB status %d%s" % (
@@ -302,7 +317,7 @@ class Bench:
     def summarise(self, name, argv, runs):
         reference = runs["native"][0]
         summary = {"argv": argv, "tools": {}}
-        for tool in TOOLS:
+        for tool in self.tools:
             rs = runs[tool]
             # Every workload exits 0 when it works.
             failed = [r for r in rs if r["status"] != 0 or r["timed_out"]]
@@ -365,6 +380,14 @@ def tail_of(path, limit=400):
 
 # --- reporting (the tables themselves: bench/bench_report.py) ---------------
 
+def find_lsan():
+    """GCC's LeakSanitizer runtime (Debian's liblsan0), or None."""
+    found = subprocess.run(["gcc", "-print-file-name=liblsan.so.0"],
+                           capture_output=True, text=True).stdout.strip()
+    return os.path.realpath(found) if os.path.isabs(found) and \
+        os.path.exists(found) else None
+
+
 def build_identity(preload):
     """Which tracer was measured: the commit and the library's own hash
     (the working tree may differ from the commit while people work)."""
@@ -386,6 +409,9 @@ def main():
     parser.add_argument("--rounds", type=int,
                         help="rounds (default 9, or 3 with --quick)")
     parser.add_argument("--only", help="comma-separated workloads to run")
+    parser.add_argument("--lsan", action="store_true",
+                        help="also run each workload under LeakSanitizer "
+                             "(liblsan.so.0 preloaded)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a run is killed "
                              "(default 300, or 60 with --quick)")
@@ -399,7 +425,11 @@ def main():
         parser.error("--rounds must be at least 1")
     timeout = args.timeout or (60.0 if args.quick else 300.0)
 
-    bench = Bench(args.build, args.quick, args.rounds, timeout)
+    lsan = find_lsan() if args.lsan else None
+    if args.lsan and not lsan:
+        sys.exit("bench: liblsan.so.0 is missing (run `make bench LSAN=1`, "
+                 "which installs liblsan0)")
+    bench = Bench(args.build, args.quick, args.rounds, timeout, lsan)
     for path in (bench.preload, bench.analyzer, "/usr/bin/heaptrack"):
         if not os.path.exists(path):
             sys.exit("bench: %s is missing (run `make bench`, which builds "

@@ -23,6 +23,7 @@ import tests_unwind  # noqa: E402,F401
 import tests_trace_size  # noqa: E402,F401
 import tests_mmap  # noqa: E402,F401
 import tests_cxx  # noqa: E402,F401
+import tests_bench  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(e2e_lib.main())

@@ -1,0 +1,129 @@
+"""`make bench`'s LeakSanitizer comparison (LSAN=1): the tables drawn from
+made-up measurements, and one real run of a leaking program under the
+preloaded liblsan.so.0 as scripts/bench.py starts it."""
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+
+from e2e_lib import ROOT, check, compile_prog, eq, test
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import bench_report  # noqa: E402  (bench/bench_report.py)
+
+
+def _load_bench_script():
+    spec = importlib.util.spec_from_file_location(
+        "bench_script", os.path.join(ROOT, "scripts", "bench.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tool(median_s, cpu_ratio=1.0, rss_kib=1024, status=0, output_ok=True):
+    failed = status != 0
+    return {"median_s": median_s, "median_cpu_ratio": cpu_ratio,
+            "median_maxrss_kib": rss_kib, "status": [status] * 3,
+            "failed": failed, "output_matches": output_ok and not failed,
+            "trace_bytes": 0, "stderr_tail": ""}
+
+
+def _workload(tools):
+    return {"tools": tools, "analyze_s": 0.05, "analyze_ok": True,
+            "peak_live_blocks": None}
+
+
+def _results(with_lsan):
+    results = {
+        "cxx-containers": _workload({
+            "native": _tool(0.5, rss_kib=3 * 1024),
+            "mtrace": _tool(0.75, 1.48, 5 * 1024),
+            "heaptrack": _tool(2.25, 4.4, 99 * 1024),
+            "lsan": _tool(0.71, 1.40, 8 * 1024)}),
+        "sqlite": _workload({
+            "native": _tool(0.8),
+            "mtrace": _tool(0.92, 1.19),
+            "heaptrack": _tool(3.3, 4.1),
+            "lsan": _tool(0.01, status=-11)}),
+        "live-blocks": _workload({
+            "native": _tool(0.2),
+            "mtrace": _tool(0.8, 4.2),
+            "heaptrack": _tool(0.9, 5.0),
+            "lsan": _tool(0.4, 2.0)}),
+    }
+    if not with_lsan:
+        for s in results.values():
+            del s["tools"]["lsan"]
+    return results
+
+
+def _markdown(results):
+    args = argparse.Namespace(quick=False, rounds=3)
+    return bench_report.markdown(results, args,
+                                 {"git": "test", "libmtrace_sha256": "0"})
+
+
+@test
+def bench_table_compares_leaksanitizer():
+    text = _markdown(_results(with_lsan=True))
+    lines = text.splitlines()
+    check("| cxx-containers | 0.500 | 0.710 (1.42x) | 0.750 (1.50x) | "
+          "1.40x / 1.48x | 3.0 / 8.0 / 5.0 | LeakSanitizer yes, mtrace yes |"
+          in lines, "cxx-containers' LeakSanitizer row:\n" + text)
+    # A crash is named by its signal, and its CPU ratio is not shown.
+    check("| sqlite | 0.800 | FAIL (status SIGSEGV,SIGSEGV,SIGSEGV) | "
+          "0.920 (1.15x) | - / 1.19x | 1.0 / 1.0 / 1.0 | "
+          "LeakSanitizer NO, mtrace yes |" in lines,
+          "sqlite's LeakSanitizer row:\n" + text)
+    check("- (info) cxx-containers: 1.50x native under mtrace, 1.42x under "
+          "LeakSanitizer" in lines, "the info line:\n" + text)
+    check(any(line.startswith("sqlite under LeakSanitizer: status "
+                              "[-11, -11, -11], output DIFFERS")
+              for line in lines), "the crash's details:\n" + text)
+    # Memory only: no speed comparison.
+    eq([line for line in lines if line.startswith("| live-blocks |")
+        and "LeakSanitizer" in line], [], "live-blocks in the LSan table")
+    eq(sum(line.startswith("| workload |") for line in lines), 2,
+       "tables with LeakSanitizer")
+
+
+@test
+def bench_table_without_leaksanitizer_is_unchanged():
+    text = _markdown(_results(with_lsan=False))
+    check("LeakSanitizer" not in text, "LeakSanitizer named:\n" + text)
+    eq(sum(line.startswith("| workload |") for line in text.splitlines()), 1,
+       "tables without LeakSanitizer")
+    check("| cxx-containers | 0.500 | 0.750 (1.50x) | 2.250 (4.50x) | 0.14 |"
+          in text, "the main row:\n" + text)
+
+
+@test
+def bench_runs_leaksanitizer_preloaded_with_its_leak_check():
+    bench = _load_bench_script()
+    lsan = bench.find_lsan()
+    check(lsan is not None and os.path.exists(lsan),
+          "liblsan.so.0 found through gcc (Debian's liblsan0, which gcc "
+          "depends on)")
+    leaky = compile_prog("lost_blocks")
+    build = tempfile.mkdtemp(prefix="mtrace-bench-")
+    try:
+        runner = bench.Bench(build, quick=True, rounds=1, timeout=60,
+                             lsan=lsan)
+        os.makedirs(runner.out)
+        runner.spawn_rss = runner.compile_if_stale("spawn_rss.c",
+                                                   "spawn_rss", "cc", [])
+        eq(runner.tools, ("native", "heaptrack", "mtrace", "lsan"), "tools")
+        native = runner.run_one("leaky", "native", [leaky])
+        under_lsan = runner.run_one("leaky", "lsan", [leaky])
+        # exitcode=0: found leaks do not fail the run, and the output is
+        # the program's.
+        eq(under_lsan["status"], 0, "status under LeakSanitizer")
+        eq(under_lsan["output"], native["output"], "output")
+        check("SUMMARY: LeakSanitizer:" in under_lsan["stderr_tail"],
+              "LeakSanitizer's leak report: " + under_lsan["stderr_tail"])
+        check("LeakSanitizer" not in native["stderr_tail"],
+              "native run untouched: " + native["stderr_tail"])
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
