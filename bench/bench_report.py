@@ -24,14 +24,21 @@ TOOL_NAMES = {"mtrace": "mtrace", "heaptrack": "heaptrack",
 
 
 def failed_status(info):
-    """A failed tool's statuses: exit codes, or the signals that killed it
-    (negative, as os.waitstatus_to_exitcode gives them)."""
-    def one(v):
+    """A failed tool's statuses, each with the rounds that ended so: exit
+    codes, or the signals that killed it (negative, as
+    os.waitstatus_to_exitcode gives them)."""
+    def name(v):
         try:
             return signal.Signals(-v).name if v < 0 else str(v)
         except ValueError:
             return str(v)
-    return "FAIL (status %s)" % ",".join(one(v) for v in info["status"])
+    statuses = info["status"]
+    counts = {}
+    for v in statuses:
+        counts[v] = counts.get(v, 0) + 1
+    return "FAIL (%s of %d rounds)" % (
+        ", ".join("%s in %d" % (name(v), n) for v, n in counts.items()),
+        len(statuses))
 
 
 def timing(t, tool, native):
