@@ -36,6 +36,11 @@ struct trace_reader {
     size_t site_defined_cap;
     uint64_t sites_defined;
     uint32_t last_generation;
+    uint32_t version;           /* the file header's */
+    /* Version 2's packed SITE_COUNTERS entries, unpacked: what
+     * reader_counters_at reads for them. */
+    struct mt_site_counters *unpacked;
+    size_t unpacked_cap;
     bool seen_process;
     bool seen_end;
     char err[512];
@@ -159,6 +164,7 @@ static struct trace_reader *reader_start(FILE *file, char *stdio_buffer,
         return NULL;
     }
     r->offset = sizeof header;
+    r->version = header.version;
     r->payload = xmalloc(MT_RECORD_MAX);
     return r;
 }
@@ -213,6 +219,7 @@ void reader_close(struct trace_reader *r)
     free(r->payload);
     free(r->modules);
     free(r->site_defined);
+    free(r->unpacked);
     free(r);
 }
 
@@ -378,6 +385,71 @@ static enum reader_status decode_entries(struct trace_reader *r,
     return READER_RECORD;
 }
 
+/* An unsigned LEB128 number at *at, below end; false when it runs past
+ * end or past 64 bits. */
+static bool take_leb128(const uint8_t **at, const uint8_t *end,
+                        uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; *at < end; shift += 7) {
+        uint8_t byte = *(*at)++;
+        if (shift == 63 && byte > 1)
+            return false;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Version 2's SITE_COUNTERS: `count` packed entries (trace_format.h),
+ * filling exactly the payload, unpacked for reader_counters_at. */
+static enum reader_status decode_packed_counters(struct trace_reader *r,
+                                                 struct reader_record *rec,
+                                                 uint32_t length)
+{
+    const size_t fixed = 8;
+    const uint8_t *at = r->payload + fixed, *end = r->payload + length;
+    uint32_t count;
+
+    if (length < fixed)
+        return damaged(r, rec, "is %u bytes long (at least %zu)", length,
+                       fixed);
+    memcpy(&count, r->payload, sizeof count);
+    /* An entry takes six bytes at least. */
+    if (count > (length - fixed) / 6)
+        return damaged(r, rec, "is %u bytes long, too short for %u entries",
+                       length, count);
+    if (count > r->unpacked_cap)
+        xgrow((void **)&r->unpacked, &r->unpacked_cap, count,
+              sizeof *r->unpacked);
+    for (uint32_t i = 0; i < count; i++) {
+        struct mt_site_counters *c = &r->unpacked[i];
+        uint64_t id;
+        memset(c, 0, sizeof *c);
+        if (!take_leb128(&at, end, &id) ||
+            !take_leb128(&at, end, &c->live_bytes) ||
+            !take_leb128(&at, end, &c->allocs) ||
+            !take_leb128(&at, end, &c->frees) ||
+            !take_leb128(&at, end, &c->bytes_allocated) ||
+            !take_leb128(&at, end, &c->peak_live_bytes))
+            return damaged(r, rec, "has entry %u of %u cut short or "
+                           "overflowing", i + 1, count);
+        if (id > UINT32_MAX || !site_is_defined(r, (uint32_t)id))
+            return damaged(r, rec, "references undefined site %llu",
+                           (unsigned long long)id);
+        c->site_id = (uint32_t)id;
+    }
+    if (at != end)
+        return damaged(r, rec, "has %zu bytes after its %u entries",
+                       (size_t)(end - at), count);
+    rec->u.counters.count = count;
+    rec->u.counters.entries = (const uint8_t *)r->unpacked;
+    return READER_RECORD;
+}
+
 static enum reader_status check_time(struct trace_reader *r,
                                      const struct reader_record *rec,
                                      const char *what, uint64_t t_ns)
@@ -431,6 +503,8 @@ static enum reader_status decode(struct trace_reader *r,
     case MT_REC_SITE:
         return decode_site(r, rec, length);
     case MT_REC_SITE_COUNTERS:
+        if (r->version >= 2)
+            return decode_packed_counters(r, rec, length);
         return decode_entries(r, rec, length, sizeof(struct mt_site_counters),
                               &rec->u.counters.count,
                               &rec->u.counters.entries);

@@ -226,6 +226,7 @@ static int write_snapshot(uint64_t now_ns, uint32_t flags, bool from_signal,
 {
     struct mt_rec_snapshot snap;
     struct mt_site_counters counters;
+    uint8_t packed[MT_PACKED_COUNTERS_MAX];
     struct trace_buf *buf;
     uint64_t seq = snapshot_seq + 1;
     size_t n;
@@ -245,11 +246,13 @@ static int write_snapshot(uint64_t now_ns, uint32_t flags, bool from_signal,
         if (!dirty_sites[i]->written && write_site(dirty_sites[i]) < 0)
             return -1;
     if (n > 0) {
-        if (writer_counted_begin(MT_REC_SITE_COUNTERS, sizeof counters) < 0)
+        if (writer_counted_begin(MT_REC_SITE_COUNTERS,
+                                 MT_PACKED_COUNTERS_MAX) < 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
             count_site(dirty_sites[i], &counters);
-            if (writer_counted_add(&counters) < 0)
+            if (writer_counted_add_sized(packed, trace_pack_counters(
+                                                     &counters, packed)) < 0)
                 return -1;
         }
         if (writer_counted_end() < 0)

@@ -90,3 +90,25 @@ int trace_put_record(struct trace_buf *buf, uint32_t type,
     trace_record_end(buf);
     return 0;
 }
+
+static size_t put_leb128(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+size_t trace_pack_counters(const struct mt_site_counters *c, uint8_t *out)
+{
+    size_t n = put_leb128(out, c->site_id);
+    n += put_leb128(out + n, c->live_bytes);
+    n += put_leb128(out + n, c->allocs);
+    n += put_leb128(out + n, c->frees);
+    n += put_leb128(out + n, c->bytes_allocated);
+    n += put_leb128(out + n, c->peak_live_bytes);
+    return n;
+}

@@ -32,6 +32,10 @@ void trace_record_abandon(struct trace_buf *buf);
 /* Payload bytes the open record may still take (buffer and MT_RECORD_MAX). */
 size_t trace_record_room(const struct trace_buf *buf);
 
+/* c packed as a version 2 SITE_COUNTERS entry into out (room for
+ * MT_PACKED_COUNTERS_MAX bytes); returns its length. */
+size_t trace_pack_counters(const struct mt_site_counters *c, uint8_t *out);
+
 /* A whole record with one payload part: begin, put, end. */
 int trace_put_record(struct trace_buf *buf, uint32_t type,
                      const void *payload, size_t n);

@@ -25,7 +25,8 @@
 
 #define MT_MAGIC "MTRACE\0\n"
 #define MT_MAGIC_LEN 8
-#define MT_FORMAT_VERSION 1
+/* 2: SITE_COUNTERS entries packed (below). Readers take 1 too. */
+#define MT_FORMAT_VERSION 2
 #define MT_ENDIAN_CHECK 0x01020304u
 
 /* No record is longer than this; writers chunk, readers reject more. */
@@ -120,11 +121,20 @@ struct mt_rec_site {
     uint32_t reserved;
 };
 
-/* SITE_COUNTERS: `count` entries follow. Absolute values, not deltas. */
+/* SITE_COUNTERS: `count` entries follow. Absolute values, not deltas.
+ * In version 2 each entry is packed: its six fields in the order of
+ * struct mt_site_counters (reserved left out), each an unsigned LEB128
+ * number (7 bits a byte, low first; the top bit says another byte
+ * follows), at most MT_PACKED_COUNTERS_MAX bytes. Counters are mostly
+ * small numbers: an entry takes 12 to 20 bytes where the struct, which
+ * version 1 wrote as is, takes 48, and they were two thirds of a long
+ * Node.js run's trace. */
 struct mt_rec_site_counters {
     uint32_t count;
     uint32_t reserved;
 };
+
+#define MT_PACKED_COUNTERS_MAX (5 + 5 * 10)
 
 struct mt_site_counters {
     uint32_t site_id;

@@ -225,11 +225,11 @@ int writer_counted_begin(uint32_t type, size_t entry_size)
     return 0;
 }
 
-int writer_counted_add(const void *entry)
+int writer_counted_add_sized(const void *entry, size_t size)
 {
-    if (!counted.open)
+    if (!counted.open || size > counted.entry_size)
         return -1;
-    if (trace_record_room(&buffer) < counted.entry_size) {
+    if (trace_record_room(&buffer) < size) {
         counted_patch();
         if (counted_open_record() < 0) {
             counted.open = false;
@@ -237,7 +237,12 @@ int writer_counted_add(const void *entry)
         }
     }
     counted.count++;
-    return trace_record_put(&buffer, entry, counted.entry_size);
+    return trace_record_put(&buffer, entry, size);
+}
+
+int writer_counted_add(const void *entry)
+{
+    return writer_counted_add_sized(entry, counted.entry_size);
 }
 
 int writer_counted_end(void)

@@ -29,10 +29,12 @@ int writer_reserve(size_t bytes);
 /* Writes the buffer out. 0, or -1 (reported once) when the file is lost. */
 int writer_flush(void);
 
-/* Records of `count` fixed-size entries after a {count, reserved} header,
- * split into as many records as the buffer and MT_RECORD_MAX need. */
+/* Records of `count` entries after a {count, reserved} header, split
+ * into as many records as the buffer and MT_RECORD_MAX need. Entries are
+ * entry_size bytes, or (add_sized) any size up to it. */
 int writer_counted_begin(uint32_t type, size_t entry_size);
 int writer_counted_add(const void *entry);
+int writer_counted_add_sized(const void *entry, size_t size);
 int writer_counted_end(void);
 
 /* Bytes in the file so far, flushed or not; truncating back to such a

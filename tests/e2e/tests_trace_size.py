@@ -65,25 +65,27 @@ def steady_run():
 
 
 def record_counts(trace):
-    """SNAPSHOT records, and SITE_COUNTERS entries over all records."""
+    """SNAPSHOT records, and SITE_COUNTERS entries and the bytes of their
+    records, headers included, over all records."""
     with open(trace, "rb") as f:
         data = f.read()
-    offset, snapshots, entries = FILE_HEADER, 0, 0
+    offset, snapshots, entries, entry_bytes = FILE_HEADER, 0, 0, 0
     while offset + 8 <= len(data):
         kind, length = struct.unpack_from("<II", data, offset)
         if kind == REC_SNAPSHOT:
             snapshots += 1
         elif kind == REC_SITE_COUNTERS:
             entries += struct.unpack_from("<I", data, offset + 8)[0]
+            entry_bytes += 8 + length
         offset += 8 + length
-    return snapshots, entries
+    return snapshots, entries, entry_bytes
 
 
 @test
 def steady_run_trace_stays_small_and_exact():
     trace, truth = steady_run()
     size = os.path.getsize(trace)
-    snapshots, entries = record_counts(trace)
+    snapshots, entries, entry_bytes = record_counts(trace)
     check(snapshots >= STEADY_MIN_SNAPSHOTS,
           "only %d snapshots: the run does not stand for 10 minutes"
           % snapshots)
@@ -93,6 +95,10 @@ def steady_run_trace_stays_small_and_exact():
     # would be an entry per site per snapshot.
     check(entries < 0.2 * snapshots * (STEADY_SITES + 1),
           "%d site counter entries over %d snapshots" % (entries, snapshots))
+    # Packed (format 2): counters were two thirds of a 10-minute Node.js
+    # trace at 48 bytes an entry, and took it past 10 MB.
+    check(entry_bytes < 20 * entries,
+          "%d bytes for %d site counter entries" % (entry_bytes, entries))
     report, _ = analyze(trace)
     eq(report["truncated"], False, "truncated")
     totals = report["totals"]

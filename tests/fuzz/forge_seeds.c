@@ -95,7 +95,10 @@ static void counters(uint32_t id, uint64_t live, uint64_t allocs,
 
     check(trace_record_begin(&buf, MT_REC_SITE_COUNTERS), "SITE_COUNTERS");
     check(trace_record_put(&buf, &head, sizeof head), "SITE_COUNTERS");
-    check(trace_record_put(&buf, &c, sizeof c), "SITE_COUNTERS");
+    uint8_t packed[MT_PACKED_COUNTERS_MAX];
+
+    check(trace_record_put(&buf, packed, trace_pack_counters(&c, packed)),
+          "SITE_COUNTERS");
     trace_record_end(&buf);
 }
 

@@ -135,8 +135,8 @@ START_TEST(test_newer_version)
     uint32_t version = MT_FORMAT_VERSION + 1;
     forge_init(&f, 4096);
     memcpy(f.buf.data + offsetof(struct mt_file_header, version), &version, 4);
-    expect_error(&f, "trace format version 2 is newer than this "
-                     "mtrace-analyze (supports 1)");
+    expect_error(&f, "trace format version 3 is newer than this "
+                     "mtrace-analyze (supports 2)");
 }
 END_TEST
 
@@ -165,16 +165,144 @@ START_TEST(test_record_longer_than_max)
 }
 END_TEST
 
+/* Version 1's fixed entries: a trace an older libmtrace.so wrote. */
+static void forge_start_v1(struct forge *f)
+{
+    forge_init_version(f, 1 << 16, 1);
+    forge_process(f, 4242, "/usr/bin/prog");
+    forge_modules(f, 1, "/usr/bin/prog");
+}
+
 START_TEST(test_length_not_matching_count)
 {
     struct forge f;
     struct { struct mt_rec_site_counters head; struct mt_site_counters c; }
         p = { .head = { .count = 2 }, .c = { .site_id = 1 } };
-    forge_start(&f);
+    forge_start_v1(&f);
     forge_site(&f, 1, 1);
     forge_raw_record(&f, MT_REC_SITE_COUNTERS, sizeof p, &p, sizeof p);
     expect_error(&f, "SITE_COUNTERS record at offset 234 is 56 bytes long, "
                      "but 2 entries need 104");
+}
+END_TEST
+
+/* The counters a trace of either version holds, read back. */
+static void read_counters(struct forge *f, struct mt_site_counters *out)
+{
+    struct reader_record rec;
+    struct trace_reader *r;
+    char err[256];
+
+    r = reader_open(forge_write(f, "counters.trace", SIZE_MAX), err,
+                    sizeof err);
+    ck_assert_ptr_nonnull(r);
+    do
+        ck_assert_int_eq(reader_next(r, &rec), READER_RECORD);
+    while (rec.type != MT_REC_SITE_COUNTERS);
+    ck_assert_uint_eq(rec.u.counters.count, 1);
+    reader_counters_at(&rec, 0, out);
+    reader_close(r);
+    forge_free(f);
+}
+
+START_TEST(test_version_1_counters_still_read)
+{
+    struct forge f;
+    struct mt_site_counters c;
+    forge_start_v1(&f);
+    forge_site(&f, 1, 1);
+    forge_counters(&f, 1, 300, 5, 2);
+    read_counters(&f, &c);
+    ck_assert_uint_eq(c.site_id, 1);
+    ck_assert_uint_eq(c.live_bytes, 300);
+    ck_assert_uint_eq(c.allocs, 5);
+    ck_assert_uint_eq(c.frees, 2);
+    ck_assert_uint_eq(c.bytes_allocated, 600);
+    ck_assert_uint_eq(c.peak_live_bytes, 300);
+}
+END_TEST
+
+/* Every width a packed number takes, up to all 64 bits. */
+START_TEST(test_packed_counters_round_trip)
+{
+    static const uint64_t values[] = { 0, 1, 127, 128, 16383, 16384,
+                                       UINT64_C(1) << 35, UINT64_MAX - 1,
+                                       UINT64_MAX };
+    const size_t n = sizeof values / sizeof values[0];
+    for (size_t i = 0; i < n; i++) {
+        struct forge f;
+        struct mt_site_counters in = {
+            .site_id = 1u << 20, .live_bytes = values[i],
+            .allocs = values[(i + 1) % n], .frees = values[(i + 2) % n],
+            .bytes_allocated = values[(i + 3) % n],
+            .peak_live_bytes = values[(i + 4) % n],
+        }, out;
+        uint8_t packed[MT_PACKED_COUNTERS_MAX],
+            p[8 + MT_PACKED_COUNTERS_MAX] = { 1 };   /* count 1 */
+        size_t len = trace_pack_counters(&in, packed);
+
+        ck_assert_uint_le(len, MT_PACKED_COUNTERS_MAX);
+        memcpy(p + 8, packed, len);
+        forge_start(&f);
+        forge_site(&f, 1u << 20, 1);
+        forge_raw_record(&f, MT_REC_SITE_COUNTERS, (uint32_t)(8 + len), p,
+                         8 + len);
+        read_counters(&f, &out);
+        ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
+    }
+}
+END_TEST
+
+/* What a SITE_COUNTERS record of small counters takes: the reason for
+ * version 2 (48 bytes an entry in version 1). */
+START_TEST(test_packed_counters_are_small)
+{
+    struct mt_site_counters c = {
+        .site_id = 12000, .live_bytes = 300000, .allocs = 70000,
+        .frees = 69000, .bytes_allocated = 20000000, .peak_live_bytes = 400000,
+    };
+    uint8_t packed[MT_PACKED_COUNTERS_MAX];
+    /* 2 + 3 + 3 + 3 + 4 + 3 bytes */
+    ck_assert_uint_eq(trace_pack_counters(&c, packed), 18);
+    ck_assert_uint_eq(packed[0], (12000 & 0x7f) | 0x80);
+    ck_assert_uint_eq(packed[1], 12000 >> 7);
+}
+END_TEST
+
+START_TEST(test_packed_counters_damaged)
+{
+    /* count, reserved, then the entries' bytes. */
+    static const struct {
+        uint8_t bytes[24];
+        uint32_t len;
+        const char *error;
+    } cases[] = {
+        { { 1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 0x86 }, 14,
+          "has entry 1 of 1 cut short or overflowing" },
+        { { 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0x02, 3, 4, 5, 6 }, 23,
+          "has entry 1 of 1 cut short or overflowing" },
+        { { 1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 }, 16,
+          "has 2 bytes after its 1 entries" },
+        { { 2, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 1, 2, 3 }, 17,
+          "is 17 bytes long, too short for 2 entries" },
+        { { 1, 0, 0, 0, 0, 0, 0, 0, 9, 2, 3, 4, 5, 6 }, 14,
+          "references undefined site 9" },
+        { { 1, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 2, 3, 4,
+            5, 6 }, 18, "references undefined site 4294967296" },
+        { { 0 }, 4, "is 4 bytes long (at least 8)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct forge f;
+        char want[160];
+        forge_start(&f);
+        forge_site(&f, 1, 1);
+        forge_raw_record(&f, MT_REC_SITE_COUNTERS, cases[i].len,
+                         cases[i].bytes, cases[i].len);
+        snprintf(want, sizeof want, "SITE_COUNTERS record at offset 234 %s",
+                 cases[i].error);
+        expect_error(&f, want);
+    }
 }
 END_TEST
 
@@ -386,6 +514,10 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_bad_endian_check);
     tcase_add_test(tc, test_record_longer_than_max);
     tcase_add_test(tc, test_length_not_matching_count);
+    tcase_add_test(tc, test_version_1_counters_still_read);
+    tcase_add_test(tc, test_packed_counters_round_trip);
+    tcase_add_test(tc, test_packed_counters_are_small);
+    tcase_add_test(tc, test_packed_counters_damaged);
     tcase_add_test(tc, test_survivors_length_not_matching_count);
     tcase_add_test(tc, test_too_many_frames);
     tcase_add_test(tc, test_site_length_not_matching_frames);

@@ -13,11 +13,14 @@
 
 struct forge {
     struct trace_buf buf;
+    uint32_t version;          /* of the file header: how records are laid */
     char path[256];
 };
 
 /* cap bytes of buffer; the file header is written unless raw. */
 void forge_init(struct forge *f, size_t cap);
+/* The same with a header of an older format version. */
+void forge_init_version(struct forge *f, size_t cap, uint32_t version);
 void forge_init_raw(struct forge *f, size_t cap);
 void forge_free(struct forge *f);
 
