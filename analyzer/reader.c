@@ -314,6 +314,50 @@ static enum reader_status decode_modules(struct trace_reader *r,
     return READER_RECORD;
 }
 
+/* An unsigned LEB128 number at *at, below end; false when it runs past
+ * end or past 64 bits. */
+static bool take_leb128(const uint8_t **at, const uint8_t *end,
+                        uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; *at < end; shift += 7) {
+        uint8_t byte = *(*at)++;
+        if (shift == 63 && byte > 1)
+            return false;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Version 2's frames (trace_format.h), filling the rest of the payload
+ * exactly, into frames. */
+static enum reader_status unpack_frames(struct trace_reader *r,
+                                        struct reader_record *rec,
+                                        uint32_t length, uint32_t nframes,
+                                        uint64_t *frames)
+{
+    const uint8_t *at = r->payload + sizeof(struct mt_rec_site),
+                  *end = r->payload + length;
+    uint64_t previous = 0;
+
+    for (uint32_t i = 0; i < nframes; i++) {
+        uint64_t zigzag;
+        if (!take_leb128(&at, end, &zigzag))
+            return damaged(r, rec, "has frame %u of %u cut short or "
+                           "overflowing", i + 1, nframes);
+        previous += zigzag >> 1 ^ -(zigzag & 1);
+        frames[i] = previous;
+    }
+    if (at != end)
+        return damaged(r, rec, "has %zu bytes after its %u frames",
+                       (size_t)(end - at), nframes);
+    return READER_RECORD;
+}
+
 static enum reader_status decode_site(struct trace_reader *r,
                                       struct reader_record *rec,
                                       uint32_t length)
@@ -329,9 +373,15 @@ static enum reader_status decode_site(struct trace_reader *r,
         return damaged(r, rec, "has %u frames (at most %d)", s->nframes,
                        MT_MAX_FRAMES);
     need = sizeof *s + (uint64_t)s->nframes * sizeof(uint64_t);
-    if (need != length)
+    if (r->version >= 2) {
+        enum reader_status st = unpack_frames(r, rec, length, s->nframes,
+                                              rec->u.site.frames);
+        if (st != READER_RECORD)
+            return st;
+    } else if (need != length) {
         return damaged(r, rec, "is %u bytes long, but %u frames need %llu",
                        length, s->nframes, (unsigned long long)need);
+    }
     if (s->kind != MT_KIND_HEAP && s->kind != MT_KIND_MMAP &&
         s->kind != MT_KIND_FAILED)
         return damaged(r, rec, "has unknown site kind %u", s->kind);
@@ -352,8 +402,9 @@ static enum reader_status decode_site(struct trace_reader *r,
     }
     r->site_defined[s->site_id] = 1;
     r->sites_defined++;
-    memcpy(rec->u.site.frames, r->payload + sizeof *s,
-           s->nframes * sizeof(uint64_t));
+    if (r->version < 2)
+        memcpy(rec->u.site.frames, r->payload + sizeof *s,
+               s->nframes * sizeof(uint64_t));
     return READER_RECORD;
 }
 
@@ -383,25 +434,6 @@ static enum reader_status decode_entries(struct trace_reader *r,
             return damaged(r, rec, "references undefined site %u", id);
     }
     return READER_RECORD;
-}
-
-/* An unsigned LEB128 number at *at, below end; false when it runs past
- * end or past 64 bits. */
-static bool take_leb128(const uint8_t **at, const uint8_t *end,
-                        uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; *at < end; shift += 7) {
-        uint8_t byte = *(*at)++;
-        if (shift == 63 && byte > 1)
-            return false;
-        v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
 }
 
 /* Version 2's SITE_COUNTERS: `count` packed entries (trace_format.h),

@@ -114,7 +114,11 @@ static int write_site(struct site *site)
     struct mt_rec_site rec = {
         .site_id = site->id, .kind = site->kind, .nframes = site->nframes,
     };
-    size_t frames_len = site->nframes * sizeof(uint64_t);
+    /* Static, as its callers hold snapshot_lock: a final snapshot may run
+     * on a fatal signal's small alternate stack. */
+    static uint8_t packed[MT_MAX_FRAMES * MT_PACKED_FRAME_MAX];
+    size_t frames_len = trace_pack_frames((const uint64_t *)site->frames,
+                                          site->nframes, packed);
     struct trace_buf *buf;
     if (writer_reserve(sizeof(struct mt_record_header) + sizeof rec +
                        frames_len) < 0 ||
@@ -122,7 +126,7 @@ static int write_site(struct site *site)
         trace_record_begin(buf, MT_REC_SITE) < 0)
         return -1;
     trace_record_put(buf, &rec, sizeof rec);
-    trace_record_put(buf, site->frames, frames_len);
+    trace_record_put(buf, packed, frames_len);
     trace_record_end(buf);
     site->written = true;
     return 0;

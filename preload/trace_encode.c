@@ -102,6 +102,20 @@ static size_t put_leb128(uint8_t *out, uint64_t v)
     return n;
 }
 
+size_t trace_pack_frames(const uint64_t *frames, size_t n, uint8_t *out)
+{
+    uint64_t previous = 0;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t delta = frames[i] - previous;
+        /* Zigzag: the sign into the low bit, so small steps down are
+         * small numbers too. */
+        len += put_leb128(out + len, delta << 1 ^ -(delta >> 63));
+        previous = frames[i];
+    }
+    return len;
+}
+
 size_t trace_pack_counters(const struct mt_site_counters *c, uint8_t *out)
 {
     size_t n = put_leb128(out, c->site_id);

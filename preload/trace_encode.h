@@ -32,6 +32,10 @@ void trace_record_abandon(struct trace_buf *buf);
 /* Payload bytes the open record may still take (buffer and MT_RECORD_MAX). */
 size_t trace_record_room(const struct trace_buf *buf);
 
+/* n frames packed as version 2's SITE record lays them out, into out
+ * (room for n * MT_PACKED_FRAME_MAX bytes); returns their length. */
+size_t trace_pack_frames(const uint64_t *frames, size_t n, uint8_t *out);
+
 /* c packed as a version 2 SITE_COUNTERS entry into out (room for
  * MT_PACKED_COUNTERS_MAX bytes); returns its length. */
 size_t trace_pack_counters(const struct mt_site_counters *c, uint8_t *out);

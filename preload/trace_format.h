@@ -25,7 +25,8 @@
 
 #define MT_MAGIC "MTRACE\0\n"
 #define MT_MAGIC_LEN 8
-/* 2: SITE_COUNTERS entries packed (below). Readers take 1 too. */
+/* 2: SITE frames and SITE_COUNTERS entries packed (below). Readers take
+ * 1 too. */
 #define MT_FORMAT_VERSION 2
 #define MT_ENDIAN_CHECK 0x01020304u
 
@@ -112,8 +113,13 @@ enum mt_site_kind {
 };
 
 /* SITE: a call site first seen since the last snapshot. nframes return
- * addresses follow (uint64_t each); frames[0] is the caller of the
- * allocator entry point, i.e. the code that asked for memory. */
+ * addresses follow; frames[0] is the caller of the allocator entry point,
+ * i.e. the code that asked for memory. Version 1 wrote them as uint64_t;
+ * version 2 packs each as its difference from the frame before (from 0
+ * for the first), wrapping, zigzag-mapped (0, -1, 1, -2 -> 0, 1, 2, 3)
+ * and written as an unsigned LEB128 number (see SITE_COUNTERS): most
+ * return addresses of a stack lie in one or two objects, so a frame takes
+ * 3 to 5 bytes instead of 8. */
 struct mt_rec_site {
     uint32_t site_id;                /* dense, from 1 */
     uint32_t kind;                   /* enum mt_site_kind */
@@ -135,6 +141,7 @@ struct mt_rec_site_counters {
 };
 
 #define MT_PACKED_COUNTERS_MAX (5 + 5 * 10)
+#define MT_PACKED_FRAME_MAX 10
 
 struct mt_site_counters {
     uint32_t site_id;

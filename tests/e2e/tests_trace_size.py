@@ -26,7 +26,9 @@ STEADY_MIN_SNAPSHOTS = 5000
 STEADY_SITES = 150
 LEAK_BYTES = 4096
 
+REC_SITE = 3
 REC_SITE_COUNTERS = 4
+SITE_HEADER = 16
 REC_SNAPSHOT = 5
 FILE_HEADER = 24
 
@@ -65,11 +67,12 @@ def steady_run():
 
 
 def record_counts(trace):
-    """SNAPSHOT records, and SITE_COUNTERS entries and the bytes of their
-    records, headers included, over all records."""
+    """SNAPSHOT records; SITE_COUNTERS entries and the bytes of their
+    records, headers included; SITE frames and the bytes they take."""
     with open(trace, "rb") as f:
         data = f.read()
     offset, snapshots, entries, entry_bytes = FILE_HEADER, 0, 0, 0
+    frames, frame_bytes = 0, 0
     while offset + 8 <= len(data):
         kind, length = struct.unpack_from("<II", data, offset)
         if kind == REC_SNAPSHOT:
@@ -77,15 +80,19 @@ def record_counts(trace):
         elif kind == REC_SITE_COUNTERS:
             entries += struct.unpack_from("<I", data, offset + 8)[0]
             entry_bytes += 8 + length
+        elif kind == REC_SITE:
+            frames += struct.unpack_from("<I", data, offset + 8 + 8)[0]
+            frame_bytes += length - SITE_HEADER
         offset += 8 + length
-    return snapshots, entries, entry_bytes
+    return snapshots, entries, entry_bytes, frames, frame_bytes
 
 
 @test
 def steady_run_trace_stays_small_and_exact():
     trace, truth = steady_run()
     size = os.path.getsize(trace)
-    snapshots, entries, entry_bytes = record_counts(trace)
+    snapshots, entries, entry_bytes, frames, frame_bytes = \
+        record_counts(trace)
     check(snapshots >= STEADY_MIN_SNAPSHOTS,
           "only %d snapshots: the run does not stand for 10 minutes"
           % snapshots)
@@ -99,6 +106,9 @@ def steady_run_trace_stays_small_and_exact():
     # trace at 48 bytes an entry, and took it past 10 MB.
     check(entry_bytes < 20 * entries,
           "%d bytes for %d site counter entries" % (entry_bytes, entries))
+    # Packed too: the frames of one stack lie in a few objects.
+    check(frames > 0 and frame_bytes < 6 * frames,
+          "%d bytes for %d frames" % (frame_bytes, frames))
     report, _ = analyze(trace)
     eq(report["truncated"], False, "truncated")
     totals = report["totals"]

@@ -72,15 +72,20 @@ static void site(uint32_t id, uint32_t kind, uint32_t nframes)
 {
     struct mt_rec_site s = { .site_id = id, .kind = kind,
                              .nframes = nframes };
+    uint64_t frames[MT_MAX_FRAMES];
+    uint8_t packed[MT_MAX_FRAMES * MT_PACKED_FRAME_MAX];
 
+    if (nframes > MT_MAX_FRAMES)
+        nframes = s.nframes = MT_MAX_FRAMES;
+    /* Frames in the first and second module, alternately. */
+    for (uint32_t i = 0; i < nframes; i++)
+        frames[i] = (i % 2 ? 0x10000000ull : 0x400000) + 0x1000 + 0x10 * i +
+                    id;
     check(trace_record_begin(&buf, MT_REC_SITE), "SITE");
     check(trace_record_put(&buf, &s, sizeof s), "SITE");
-    for (uint32_t i = 0; i < nframes; i++) {
-        /* Frames in the first and second module, alternately. */
-        uint64_t frame = (i % 2 ? 0x10000000ull : 0x400000) + 0x1000 +
-                         0x10 * i + id;
-        check(trace_record_put(&buf, &frame, sizeof frame), "a frame");
-    }
+    check(trace_record_put(&buf, packed,
+                           trace_pack_frames(frames, nframes, packed)),
+          "the frames");
     trace_record_end(&buf);
 }
 

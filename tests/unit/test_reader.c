@@ -299,7 +299,7 @@ START_TEST(test_packed_counters_damaged)
         forge_site(&f, 1, 1);
         forge_raw_record(&f, MT_REC_SITE_COUNTERS, cases[i].len,
                          cases[i].bytes, cases[i].len);
-        snprintf(want, sizeof want, "SITE_COUNTERS record at offset 234 %s",
+        snprintf(want, sizeof want, "SITE_COUNTERS record at offset 230 %s",
                  cases[i].error);
         expect_error(&f, want);
     }
@@ -336,9 +336,97 @@ START_TEST(test_site_length_not_matching_frames)
     uint8_t p[16 + 8] = { 0 };
     struct mt_rec_site s = { .site_id = 1, .nframes = 2 };
     memcpy(p, &s, sizeof s);
-    forge_start(&f);
+    forge_start_v1(&f);
     forge_raw_record(&f, MT_REC_SITE, sizeof p, p, sizeof p);
     expect_error(&f, "is 24 bytes long, but 2 frames need 32");
+}
+END_TEST
+
+/* The frames of a SITE record of this format, read back. */
+static void read_frames(struct forge *f, uint32_t nframes, uint64_t *out)
+{
+    struct reader_record rec;
+    struct trace_reader *r;
+    char err[256];
+
+    r = reader_open(forge_write(f, "frames.trace", SIZE_MAX), err,
+                    sizeof err);
+    ck_assert_ptr_nonnull(r);
+    do
+        ck_assert_int_eq(reader_next(r, &rec), READER_RECORD);
+    while (rec.type != MT_REC_SITE);
+    ck_assert_uint_eq(rec.u.site.info.nframes, nframes);
+    memcpy(out, rec.u.site.frames, nframes * sizeof *out);
+    reader_close(r);
+    forge_free(f);
+}
+
+/* Steps up and down, small and across the whole address space. */
+START_TEST(test_packed_frames_round_trip)
+{
+    static const uint64_t frames[] = {
+        0, 0x401136, 0x401100, 0x7f3a12345678, 0x401000, UINT64_MAX, 1,
+        UINT64_MAX - 1, 0x8000000000000000ull, 0x7fffffffffffffffull,
+        0x7fffffffffffffffull,
+    };
+    const uint32_t n = sizeof frames / sizeof frames[0];
+    struct mt_rec_site s = { .site_id = 1, .nframes = n };
+    uint8_t p[sizeof s + sizeof frames * 2];
+    uint64_t out[sizeof frames / sizeof frames[0]];
+    size_t len;
+    struct forge f;
+
+    memcpy(p, &s, sizeof s);
+    len = trace_pack_frames(frames, n, p + sizeof s);
+    ck_assert_uint_le(len, n * MT_PACKED_FRAME_MAX);
+    forge_start(&f);
+    forge_raw_record(&f, MT_REC_SITE, (uint32_t)(sizeof s + len), p,
+                     sizeof s + len);
+    read_frames(&f, n, out);
+    ck_assert_int_eq(memcmp(out, frames, sizeof frames), 0);
+}
+END_TEST
+
+/* A stack within one object: 3 bytes a frame where version 1 took 8. */
+START_TEST(test_packed_frames_are_small)
+{
+    static const uint64_t frames[] = { 0x401136, 0x401f20, 0x402b04,
+                                       0x401200 };
+    uint8_t packed[4 * MT_PACKED_FRAME_MAX];
+    /* 0x401136 zigzagged is 23 bits: 4 bytes; then steps of 3.5 KiB and
+     * less, 2 bytes each. */
+    ck_assert_uint_eq(trace_pack_frames(frames, 4, packed), 4 + 2 + 2 + 2);
+}
+END_TEST
+
+START_TEST(test_packed_frames_damaged)
+{
+    static const struct {
+        uint8_t frames[16];
+        uint32_t nframes, len;
+        const char *error;
+    } cases[] = {
+        { { 0x02, 0x84 }, 2, 2, "has frame 2 of 2 cut short or overflowing" },
+        { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }, 1,
+          10, "has frame 1 of 1 cut short or overflowing" },
+        { { 0x02, 0x04, 0x06 }, 2, 3, "has 1 bytes after its 2 frames" },
+        { { 0 }, 1, 0, "has frame 1 of 1 cut short or overflowing" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mt_rec_site s = { .site_id = 1,
+                                 .nframes = cases[i].nframes };
+        uint8_t p[sizeof s + 16];
+        char want[160];
+        struct forge f;
+        memcpy(p, &s, sizeof s);
+        memcpy(p + sizeof s, cases[i].frames, cases[i].len);
+        forge_start(&f);
+        forge_raw_record(&f, MT_REC_SITE, (uint32_t)(sizeof s + cases[i].len),
+                         p, sizeof s + cases[i].len);
+        snprintf(want, sizeof want, "SITE record at offset 202 %s",
+                 cases[i].error);
+        expect_error(&f, want);
+    }
 }
 END_TEST
 
@@ -348,7 +436,7 @@ START_TEST(test_counters_undefined_site)
     forge_start(&f);
     forge_site(&f, 1, 1);
     forge_counters(&f, 99, 10, 1, 0);
-    expect_error(&f, "damaged trace: SITE_COUNTERS record at offset 234 "
+    expect_error(&f, "damaged trace: SITE_COUNTERS record at offset 230 "
                      "references undefined site 99");
 }
 END_TEST
@@ -361,7 +449,7 @@ START_TEST(test_survivors_undefined_site)
     forge_snapshot(&f, 10, 0);
     forge_survivor(&f, 7, 10, 1, 0);
     forge_end(&f, 20, 1, 0);
-    expect_error(&f, "SURVIVORS record at offset 322 references undefined "
+    expect_error(&f, "SURVIVORS record at offset 318 references undefined "
                      "site 7");
 }
 END_TEST
@@ -521,6 +609,9 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_survivors_length_not_matching_count);
     tcase_add_test(tc, test_too_many_frames);
     tcase_add_test(tc, test_site_length_not_matching_frames);
+    tcase_add_test(tc, test_packed_frames_round_trip);
+    tcase_add_test(tc, test_packed_frames_are_small);
+    tcase_add_test(tc, test_packed_frames_damaged);
     tcase_add_test(tc, test_counters_undefined_site);
     tcase_add_test(tc, test_survivors_undefined_site);
     tcase_add_test(tc, test_duplicate_site);

@@ -96,12 +96,21 @@ void forge_site(struct forge *f, uint32_t id, uint32_t nframes)
 {
     struct mt_rec_site s = { .site_id = id, .kind = MT_KIND_HEAP,
                              .nframes = nframes };
+    uint64_t frames[MT_MAX_FRAMES];
+    uint8_t packed[MT_MAX_FRAMES * MT_PACKED_FRAME_MAX];
+
+    ck_assert_uint_le(nframes, MT_MAX_FRAMES);
+    for (uint32_t i = 0; i < nframes; i++)
+        frames[i] = 0x401000 + 0x10 * i + id;
     ck_assert_int_eq(trace_record_begin(&f->buf, MT_REC_SITE), 0);
     ck_assert_int_eq(trace_record_put(&f->buf, &s, sizeof s), 0);
-    for (uint32_t i = 0; i < nframes; i++) {
-        uint64_t frame = 0x401000 + 0x10 * i + id;
-        ck_assert_int_eq(trace_record_put(&f->buf, &frame, sizeof frame), 0);
-    }
+    if (f->version < 2)
+        ck_assert_int_eq(trace_record_put(&f->buf, frames,
+                                          nframes * sizeof frames[0]), 0);
+    else
+        ck_assert_int_eq(trace_record_put(&f->buf, packed,
+                                          trace_pack_frames(frames, nframes,
+                                                            packed)), 0);
     trace_record_end(&f->buf);
 }
 
