@@ -186,19 +186,27 @@ START_TEST(test_length_not_matching_count)
 }
 END_TEST
 
+/* f's trace opened and read up to its first record of `type`, in rec. */
+static struct trace_reader *open_at_first(struct forge *f, uint32_t type,
+                                          struct reader_record *rec)
+{
+    char err[256];
+    struct trace_reader *r =
+        reader_open(forge_write(f, "first.trace", SIZE_MAX), err, sizeof err);
+
+    ck_assert_ptr_nonnull(r);
+    do
+        ck_assert_int_eq(reader_next(r, rec), READER_RECORD);
+    while (rec->type != type);
+    return r;
+}
+
 /* The counters a trace of either version holds, read back. */
 static void read_counters(struct forge *f, struct mt_site_counters *out)
 {
     struct reader_record rec;
-    struct trace_reader *r;
-    char err[256];
+    struct trace_reader *r = open_at_first(f, MT_REC_SITE_COUNTERS, &rec);
 
-    r = reader_open(forge_write(f, "counters.trace", SIZE_MAX), err,
-                    sizeof err);
-    ck_assert_ptr_nonnull(r);
-    do
-        ck_assert_int_eq(reader_next(r, &rec), READER_RECORD);
-    while (rec.type != MT_REC_SITE_COUNTERS);
     ck_assert_uint_eq(rec.u.counters.count, 1);
     reader_counters_at(&rec, 0, out);
     reader_close(r);
@@ -346,15 +354,8 @@ END_TEST
 static void read_frames(struct forge *f, uint32_t nframes, uint64_t *out)
 {
     struct reader_record rec;
-    struct trace_reader *r;
-    char err[256];
+    struct trace_reader *r = open_at_first(f, MT_REC_SITE, &rec);
 
-    r = reader_open(forge_write(f, "frames.trace", SIZE_MAX), err,
-                    sizeof err);
-    ck_assert_ptr_nonnull(r);
-    do
-        ck_assert_int_eq(reader_next(r, &rec), READER_RECORD);
-    while (rec.type != MT_REC_SITE);
     ck_assert_uint_eq(rec.u.site.info.nframes, nframes);
     memcpy(out, rec.u.site.frames, nframes * sizeof *out);
     reader_close(r);
