@@ -75,8 +75,6 @@ static void site(uint32_t id, uint32_t kind, uint32_t nframes)
     uint64_t frames[MT_MAX_FRAMES];
     uint8_t packed[MT_MAX_FRAMES * MT_PACKED_FRAME_MAX];
 
-    if (nframes > MT_MAX_FRAMES)
-        nframes = s.nframes = MT_MAX_FRAMES;
     /* Frames in the first and second module, alternately. */
     for (uint32_t i = 0; i < nframes; i++)
         frames[i] = (i % 2 ? 0x10000000ull : 0x400000) + 0x1000 + 0x10 * i +
@@ -97,11 +95,10 @@ static void counters(uint32_t id, uint64_t live, uint64_t allocs,
                                   .allocs = allocs, .frees = frees,
                                   .bytes_allocated = live + frees * 64,
                                   .peak_live_bytes = live };
+    uint8_t packed[MT_PACKED_COUNTERS_MAX];
 
     check(trace_record_begin(&buf, MT_REC_SITE_COUNTERS), "SITE_COUNTERS");
     check(trace_record_put(&buf, &head, sizeof head), "SITE_COUNTERS");
-    uint8_t packed[MT_PACKED_COUNTERS_MAX];
-
     check(trace_record_put(&buf, packed, trace_pack_counters(&c, packed)),
           "SITE_COUNTERS");
     trace_record_end(&buf);
