@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trace_unpack.h"
 #include "xalloc.h"
 
 /* Site ids are dense from 1, but a writer may emit one interval's new sites
@@ -314,44 +315,21 @@ static enum reader_status decode_modules(struct trace_reader *r,
     return READER_RECORD;
 }
 
-/* An unsigned LEB128 number at *at, below end; false when it runs past
- * end or past 64 bits. */
-static bool take_leb128(const uint8_t **at, const uint8_t *end,
-                        uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; *at < end; shift += 7) {
-        uint8_t byte = *(*at)++;
-        if (shift == 63 && byte > 1)
-            return false;
-        v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Version 2's frames (trace_format.h), filling the rest of the payload
  * exactly, into frames. */
-static enum reader_status unpack_frames(struct trace_reader *r,
-                                        struct reader_record *rec,
-                                        uint32_t length, uint32_t nframes,
-                                        uint64_t *frames)
+static enum reader_status unpack_site_frames(struct trace_reader *r,
+                                             struct reader_record *rec,
+                                             uint32_t length,
+                                             uint32_t nframes,
+                                             uint64_t *frames)
 {
     const uint8_t *at = r->payload + sizeof(struct mt_rec_site),
                   *end = r->payload + length;
-    uint64_t previous = 0;
+    uint32_t whole = unpack_frames(&at, end, nframes, frames);
 
-    for (uint32_t i = 0; i < nframes; i++) {
-        uint64_t zigzag;
-        if (!take_leb128(&at, end, &zigzag))
-            return damaged(r, rec, "has frame %u of %u cut short or "
-                           "overflowing", i + 1, nframes);
-        previous += zigzag >> 1 ^ -(zigzag & 1);
-        frames[i] = previous;
-    }
+    if (whole < nframes)
+        return damaged(r, rec, "has frame %u of %u cut short or "
+                       "overflowing", whole + 1, nframes);
     if (at != end)
         return damaged(r, rec, "has %zu bytes after its %u frames",
                        (size_t)(end - at), nframes);
@@ -374,8 +352,9 @@ static enum reader_status decode_site(struct trace_reader *r,
                        MT_MAX_FRAMES);
     need = sizeof *s + (uint64_t)s->nframes * sizeof(uint64_t);
     if (r->version >= 2) {
-        enum reader_status st = unpack_frames(r, rec, length, s->nframes,
-                                              rec->u.site.frames);
+        enum reader_status st = unpack_site_frames(r, rec, length,
+                                                   s->nframes,
+                                                   rec->u.site.frames);
         if (st != READER_RECORD)
             return st;
     } else if (need != length) {
@@ -460,13 +439,7 @@ static enum reader_status decode_packed_counters(struct trace_reader *r,
     for (uint32_t i = 0; i < count; i++) {
         struct mt_site_counters *c = &r->unpacked[i];
         uint64_t id;
-        memset(c, 0, sizeof *c);
-        if (!take_leb128(&at, end, &id) ||
-            !take_leb128(&at, end, &c->live_bytes) ||
-            !take_leb128(&at, end, &c->allocs) ||
-            !take_leb128(&at, end, &c->frees) ||
-            !take_leb128(&at, end, &c->bytes_allocated) ||
-            !take_leb128(&at, end, &c->peak_live_bytes))
+        if (!unpack_counters(&at, end, c, &id))
             return damaged(r, rec, "has entry %u of %u cut short or "
                            "overflowing", i + 1, count);
         if (id > UINT32_MAX || !site_is_defined(r, (uint32_t)id))

@@ -2,8 +2,9 @@
  * reader.h - reads a trace file (trace_format.h) as a stream of validated
  * records. A trace is untrusted input: every length, count, string and site
  * id is checked before use, so that a damaged file is reported, never
- * followed. Memory stays bounded by one record (MT_RECORD_MAX) plus one
- * byte per defined site, whatever the size of the file.
+ * followed. Memory stays bounded by one record (MT_RECORD_MAX), its
+ * site counters unpacked (format 2: at most 48 bytes for every 6 of the
+ * record's) and one byte per defined site, whatever the size of the file.
  */
 #ifndef MTRACE_READER_H
 #define MTRACE_READER_H
