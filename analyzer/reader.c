@@ -15,7 +15,6 @@
 /* Large reads: stdio then calls read(2) once per megabyte. */
 #define READER_STDIO_BUFFER (1u << 20)
 
-
 static const char *const type_names[] = {
     [MT_REC_PROCESS] = "PROCESS", [MT_REC_MODULES] = "MODULES",
     [MT_REC_SITE] = "SITE", [MT_REC_SITE_COUNTERS] = "SITE_COUNTERS",

@@ -9,6 +9,7 @@
     X(encode_suite) \
     X(progress_suite) \
     X(reader_suite) \
+    X(reader_packed_suite) \
     X(truncation_suite) \
     X(units_suite) \
     X(buckets_suite) \

@@ -9,13 +9,6 @@
 #include "reader.h"
 #include "trace_load.h"
 
-static void forge_start(struct forge *f)
-{
-    forge_init(f, 1 << 16);
-    forge_process(f, 4242, "/usr/bin/prog");
-    forge_modules(f, 1, "/usr/bin/prog");
-}
-
 START_TEST(test_every_record_decoded)
 {
     struct forge f;
@@ -25,7 +18,7 @@ START_TEST(test_every_record_decoded)
     struct trace_reader *r;
     char err[256];
 
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 1, 3);
     forge_counters(&f, 1, 300, 5, 2);
     forge_snapshot(&f, 1000, 300);
@@ -93,31 +86,12 @@ START_TEST(test_every_record_decoded)
 }
 END_TEST
 
-/* Loads the forged trace and expects failure with `expected` in the
- * message (and "damaged trace" unless the file is not a trace at all). */
-static void expect_error(struct forge *f, const char *expected)
-{
-    struct model m;
-    struct bucket_thresholds th = { BUCKETS_DEFAULT_YOUNG_NS,
-                                    BUCKETS_DEFAULT_LARGE_BYTES };
-    char err[512] = "";
-
-    model_init(&m, &th);
-    ck_assert_int_eq(trace_load(forge_write(f, "bad.trace", SIZE_MAX), &m,
-                                err, sizeof err), -1);
-    ck_assert_msg(strstr(err, expected), "error '%s' lacks '%s'", err,
-                  expected);
-    ck_assert_ptr_null(strchr(err, '\n'));
-    model_free(&m);
-    forge_free(f);
-}
-
 START_TEST(test_bad_magic)
 {
     struct forge f;
     forge_init(&f, 4096);
     f.buf.data[0] = 'X';
-    expect_error(&f, "not an mtrace trace (bad magic)");
+    forge_expect(&f, "not an mtrace trace (bad magic)");
 }
 END_TEST
 
@@ -125,7 +99,7 @@ START_TEST(test_empty_file)
 {
     struct forge f;
     forge_init_raw(&f, 16);
-    expect_error(&f, "not an mtrace trace (the file is empty)");
+    forge_expect(&f, "not an mtrace trace (the file is empty)");
 }
 END_TEST
 
@@ -135,7 +109,7 @@ START_TEST(test_newer_version)
     uint32_t version = MT_FORMAT_VERSION + 1;
     forge_init(&f, 4096);
     memcpy(f.buf.data + offsetof(struct mt_file_header, version), &version, 4);
-    expect_error(&f, "trace format version 3 is newer than this "
+    forge_expect(&f, "trace format version 3 is newer than this "
                      "mtrace-analyze (supports 2)");
 }
 END_TEST
@@ -148,169 +122,33 @@ START_TEST(test_bad_endian_check)
 
     forge_init(&f, 4096);
     memcpy(f.buf.data + at, &swapped, 4);
-    expect_error(&f, "damaged trace: written with the other byte order");
+    forge_expect(&f, "damaged trace: written with the other byte order");
     forge_init(&f, 4096);
     memcpy(f.buf.data + at, &junk, 4);
-    expect_error(&f, "damaged trace: bad endian check 0x11223344");
+    forge_expect(&f, "damaged trace: bad endian check 0x11223344");
 }
 END_TEST
 
 START_TEST(test_record_longer_than_max)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_raw_record(&f, MT_REC_SNAPSHOT, MT_RECORD_MAX + 1, NULL, 0);
-    expect_error(&f, "SNAPSHOT record at offset 202 is 1048577 bytes long "
+    forge_expect(&f, "SNAPSHOT record at offset 202 is 1048577 bytes long "
                      "(at most 1048576)");
 }
 END_TEST
-
-/* Version 1's fixed entries: a trace an older libmtrace.so wrote. */
-static void forge_start_v1(struct forge *f)
-{
-    forge_init_version(f, 1 << 16, 1);
-    forge_process(f, 4242, "/usr/bin/prog");
-    forge_modules(f, 1, "/usr/bin/prog");
-}
 
 START_TEST(test_length_not_matching_count)
 {
     struct forge f;
     struct { struct mt_rec_site_counters head; struct mt_site_counters c; }
         p = { .head = { .count = 2 }, .c = { .site_id = 1 } };
-    forge_start_v1(&f);
+    forge_begin_v1(&f);
     forge_site(&f, 1, 1);
     forge_raw_record(&f, MT_REC_SITE_COUNTERS, sizeof p, &p, sizeof p);
-    expect_error(&f, "SITE_COUNTERS record at offset 234 is 56 bytes long, "
+    forge_expect(&f, "SITE_COUNTERS record at offset 234 is 56 bytes long, "
                      "but 2 entries need 104");
-}
-END_TEST
-
-/* f's trace opened and read up to its first record of `type`, in rec. */
-static struct trace_reader *open_at_first(struct forge *f, uint32_t type,
-                                          struct reader_record *rec)
-{
-    char err[256];
-    struct trace_reader *r =
-        reader_open(forge_write(f, "first.trace", SIZE_MAX), err, sizeof err);
-
-    ck_assert_ptr_nonnull(r);
-    do
-        ck_assert_int_eq(reader_next(r, rec), READER_RECORD);
-    while (rec->type != type);
-    return r;
-}
-
-/* The counters a trace of either version holds, read back. */
-static void read_counters(struct forge *f, struct mt_site_counters *out)
-{
-    struct reader_record rec;
-    struct trace_reader *r = open_at_first(f, MT_REC_SITE_COUNTERS, &rec);
-
-    ck_assert_uint_eq(rec.u.counters.count, 1);
-    reader_counters_at(&rec, 0, out);
-    reader_close(r);
-    forge_free(f);
-}
-
-START_TEST(test_version_1_counters_still_read)
-{
-    struct forge f;
-    struct mt_site_counters c;
-    forge_start_v1(&f);
-    forge_site(&f, 1, 1);
-    forge_counters(&f, 1, 300, 5, 2);
-    read_counters(&f, &c);
-    ck_assert_uint_eq(c.site_id, 1);
-    ck_assert_uint_eq(c.live_bytes, 300);
-    ck_assert_uint_eq(c.allocs, 5);
-    ck_assert_uint_eq(c.frees, 2);
-    ck_assert_uint_eq(c.bytes_allocated, 600);
-    ck_assert_uint_eq(c.peak_live_bytes, 300);
-}
-END_TEST
-
-/* Every width a packed number takes, up to all 64 bits. */
-START_TEST(test_packed_counters_round_trip)
-{
-    static const uint64_t values[] = { 0, 1, 127, 128, 16383, 16384,
-                                       UINT64_C(1) << 35, UINT64_MAX - 1,
-                                       UINT64_MAX };
-    const size_t n = sizeof values / sizeof values[0];
-    for (size_t i = 0; i < n; i++) {
-        struct forge f;
-        struct mt_site_counters in = {
-            .site_id = 1u << 20, .live_bytes = values[i],
-            .allocs = values[(i + 1) % n], .frees = values[(i + 2) % n],
-            .bytes_allocated = values[(i + 3) % n],
-            .peak_live_bytes = values[(i + 4) % n],
-        }, out;
-        uint8_t packed[MT_PACKED_COUNTERS_MAX],
-            p[8 + MT_PACKED_COUNTERS_MAX] = { 1 };   /* count 1 */
-        size_t len = trace_pack_counters(&in, packed);
-
-        ck_assert_uint_le(len, MT_PACKED_COUNTERS_MAX);
-        memcpy(p + 8, packed, len);
-        forge_start(&f);
-        forge_site(&f, 1u << 20, 1);
-        forge_raw_record(&f, MT_REC_SITE_COUNTERS, (uint32_t)(8 + len), p,
-                         8 + len);
-        read_counters(&f, &out);
-        ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
-    }
-}
-END_TEST
-
-/* What a SITE_COUNTERS record of small counters takes: the reason for
- * version 2 (48 bytes an entry in version 1). */
-START_TEST(test_packed_counters_are_small)
-{
-    struct mt_site_counters c = {
-        .site_id = 12000, .live_bytes = 300000, .allocs = 70000,
-        .frees = 69000, .bytes_allocated = 20000000, .peak_live_bytes = 400000,
-    };
-    uint8_t packed[MT_PACKED_COUNTERS_MAX];
-    /* 2 + 3 + 3 + 3 + 4 + 3 bytes */
-    ck_assert_uint_eq(trace_pack_counters(&c, packed), 18);
-    ck_assert_uint_eq(packed[0], (12000 & 0x7f) | 0x80);
-    ck_assert_uint_eq(packed[1], 12000 >> 7);
-}
-END_TEST
-
-START_TEST(test_packed_counters_damaged)
-{
-    /* count, reserved, then the entries' bytes. */
-    static const struct {
-        uint8_t bytes[24];
-        uint32_t len;
-        const char *error;
-    } cases[] = {
-        { { 1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 0x86 }, 14,
-          "has entry 1 of 1 cut short or overflowing" },
-        { { 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0x02, 3, 4, 5, 6 }, 23,
-          "has entry 1 of 1 cut short or overflowing" },
-        { { 1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 }, 16,
-          "has 2 bytes after its 1 entries" },
-        { { 2, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 1, 2, 3 }, 17,
-          "is 17 bytes long, too short for 2 entries" },
-        { { 1, 0, 0, 0, 0, 0, 0, 0, 9, 2, 3, 4, 5, 6 }, 14,
-          "references undefined site 9" },
-        { { 1, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 2, 3, 4,
-            5, 6 }, 18, "references undefined site 4294967296" },
-        { { 0 }, 4, "is 4 bytes long (at least 8)" },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct forge f;
-        char want[160];
-        forge_start(&f);
-        forge_site(&f, 1, 1);
-        forge_raw_record(&f, MT_REC_SITE_COUNTERS, cases[i].len,
-                         cases[i].bytes, cases[i].len);
-        snprintf(want, sizeof want, "SITE_COUNTERS record at offset 230 %s",
-                 cases[i].error);
-        expect_error(&f, want);
-    }
 }
 END_TEST
 
@@ -319,10 +157,10 @@ START_TEST(test_survivors_length_not_matching_count)
     struct forge f;
     struct { struct mt_rec_survivors head; struct mt_survivor s; uint8_t x; }
         p = { .head = { .count = 1 }, .s = { .site_id = 1 } };
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 1, 1);
     forge_raw_record(&f, MT_REC_SURVIVORS, 33, &p, 33);
-    expect_error(&f, "is 33 bytes long, but 1 entries need 32");
+    forge_expect(&f, "is 33 bytes long, but 1 entries need 32");
 }
 END_TEST
 
@@ -332,9 +170,9 @@ START_TEST(test_too_many_frames)
     static uint8_t p[16 + 8 * (MT_MAX_FRAMES + 1)];
     struct mt_rec_site s = { .site_id = 1, .nframes = MT_MAX_FRAMES + 1 };
     memcpy(p, &s, sizeof s);
-    forge_start(&f);
+    forge_begin(&f);
     forge_raw_record(&f, MT_REC_SITE, sizeof p, p, sizeof p);
-    expect_error(&f, "SITE record at offset 202 has 129 frames (at most 128)");
+    forge_expect(&f, "SITE record at offset 202 has 129 frames (at most 128)");
 }
 END_TEST
 
@@ -344,100 +182,19 @@ START_TEST(test_site_length_not_matching_frames)
     uint8_t p[16 + 8] = { 0 };
     struct mt_rec_site s = { .site_id = 1, .nframes = 2 };
     memcpy(p, &s, sizeof s);
-    forge_start_v1(&f);
+    forge_begin_v1(&f);
     forge_raw_record(&f, MT_REC_SITE, sizeof p, p, sizeof p);
-    expect_error(&f, "is 24 bytes long, but 2 frames need 32");
-}
-END_TEST
-
-/* The frames of a SITE record of this format, read back. */
-static void read_frames(struct forge *f, uint32_t nframes, uint64_t *out)
-{
-    struct reader_record rec;
-    struct trace_reader *r = open_at_first(f, MT_REC_SITE, &rec);
-
-    ck_assert_uint_eq(rec.u.site.info.nframes, nframes);
-    memcpy(out, rec.u.site.frames, nframes * sizeof *out);
-    reader_close(r);
-    forge_free(f);
-}
-
-/* Steps up and down, small and across the whole address space. */
-START_TEST(test_packed_frames_round_trip)
-{
-    static const uint64_t frames[] = {
-        0, 0x401136, 0x401100, 0x7f3a12345678, 0x401000, UINT64_MAX, 1,
-        UINT64_MAX - 1, 0x8000000000000000ull, 0x7fffffffffffffffull,
-        0x7fffffffffffffffull,
-    };
-    const uint32_t n = sizeof frames / sizeof frames[0];
-    struct mt_rec_site s = { .site_id = 1, .nframes = n };
-    uint8_t p[sizeof s + sizeof frames * 2];
-    uint64_t out[sizeof frames / sizeof frames[0]];
-    size_t len;
-    struct forge f;
-
-    memcpy(p, &s, sizeof s);
-    len = trace_pack_frames(frames, n, p + sizeof s);
-    ck_assert_uint_le(len, n * MT_PACKED_FRAME_MAX);
-    forge_start(&f);
-    forge_raw_record(&f, MT_REC_SITE, (uint32_t)(sizeof s + len), p,
-                     sizeof s + len);
-    read_frames(&f, n, out);
-    ck_assert_int_eq(memcmp(out, frames, sizeof frames), 0);
-}
-END_TEST
-
-/* A stack within one object: 3 bytes a frame where version 1 took 8. */
-START_TEST(test_packed_frames_are_small)
-{
-    static const uint64_t frames[] = { 0x401136, 0x401f20, 0x402b04,
-                                       0x401200 };
-    uint8_t packed[4 * MT_PACKED_FRAME_MAX];
-    /* 0x401136 zigzagged is 23 bits: 4 bytes; then steps of 3.5 KiB and
-     * less, 2 bytes each. */
-    ck_assert_uint_eq(trace_pack_frames(frames, 4, packed), 4 + 2 + 2 + 2);
-}
-END_TEST
-
-START_TEST(test_packed_frames_damaged)
-{
-    static const struct {
-        uint8_t frames[16];
-        uint32_t nframes, len;
-        const char *error;
-    } cases[] = {
-        { { 0x02, 0x84 }, 2, 2, "has frame 2 of 2 cut short or overflowing" },
-        { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }, 1,
-          10, "has frame 1 of 1 cut short or overflowing" },
-        { { 0x02, 0x04, 0x06 }, 2, 3, "has 1 bytes after its 2 frames" },
-        { { 0 }, 1, 0, "has frame 1 of 1 cut short or overflowing" },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct mt_rec_site s = { .site_id = 1,
-                                 .nframes = cases[i].nframes };
-        uint8_t p[sizeof s + 16];
-        char want[160];
-        struct forge f;
-        memcpy(p, &s, sizeof s);
-        memcpy(p + sizeof s, cases[i].frames, cases[i].len);
-        forge_start(&f);
-        forge_raw_record(&f, MT_REC_SITE, (uint32_t)(sizeof s + cases[i].len),
-                         p, sizeof s + cases[i].len);
-        snprintf(want, sizeof want, "SITE record at offset 202 %s",
-                 cases[i].error);
-        expect_error(&f, want);
-    }
+    forge_expect(&f, "is 24 bytes long, but 2 frames need 32");
 }
 END_TEST
 
 START_TEST(test_counters_undefined_site)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 1, 1);
     forge_counters(&f, 99, 10, 1, 0);
-    expect_error(&f, "damaged trace: SITE_COUNTERS record at offset 230 "
+    forge_expect(&f, "damaged trace: SITE_COUNTERS record at offset 230 "
                      "references undefined site 99");
 }
 END_TEST
@@ -445,12 +202,12 @@ END_TEST
 START_TEST(test_survivors_undefined_site)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 1, 1);
     forge_snapshot(&f, 10, 0);
     forge_survivor(&f, 7, 10, 1, 0);
     forge_end(&f, 20, 1, 0);
-    expect_error(&f, "SURVIVORS record at offset 318 references undefined "
+    forge_expect(&f, "SURVIVORS record at offset 318 references undefined "
                      "site 7");
 }
 END_TEST
@@ -458,32 +215,32 @@ END_TEST
 START_TEST(test_duplicate_site)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 1, 1);
     forge_snapshot(&f, 10, 0);
     forge_site(&f, 1, 2);
-    expect_error(&f, "defines site 1 a second time");
+    forge_expect(&f, "defines site 1 a second time");
 }
 END_TEST
 
 START_TEST(test_site_id_zero_and_far)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 0, 1);
-    expect_error(&f, "defines site 0 (site ids start at 1)");
-    forge_start(&f);
+    forge_expect(&f, "defines site 0 (site ids start at 1)");
+    forge_begin(&f);
     forge_site(&f, 4000000000u, 1);
-    expect_error(&f, "defines site 4000000000, far beyond the 0 sites");
+    forge_expect(&f, "defines site 4000000000, far beyond the 0 sites");
 }
 END_TEST
 
 START_TEST(test_unknown_type)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_raw_record(&f, 42, 0, NULL, 0);
-    expect_error(&f, "damaged trace: unknown record type 42 at offset 202");
+    forge_expect(&f, "damaged trace: unknown record type 42 at offset 202");
 }
 END_TEST
 
@@ -495,7 +252,7 @@ START_TEST(test_process_strings_out_of_range)
     forge_raw_record(&f, MT_REC_PROCESS, sizeof p + 4, &p, sizeof p);
     memcpy(f.buf.data + f.buf.len, "abcd", 4);
     f.buf.len += 4;
-    expect_error(&f, "PROCESS record at offset 24 is 52 bytes long, but its "
+    forge_expect(&f, "PROCESS record at offset 24 is 52 bytes long, but its "
                      "strings of 100 and 0 bytes need 148");
 }
 END_TEST
@@ -511,7 +268,7 @@ START_TEST(test_module_strings_out_of_range)
     forge_init(&f, 4096);
     forge_process(&f, 1, "x");
     forge_raw_record(&f, MT_REC_MODULES, sizeof p, &p, sizeof p);
-    expect_error(&f, "MODULES record at offset 93 has module 1 of 1 whose "
+    forge_expect(&f, "MODULES record at offset 93 has module 1 of 1 whose "
                      "strings (0 + 10 bytes) run past its end");
 }
 END_TEST
@@ -523,7 +280,7 @@ START_TEST(test_module_count_too_large)
     forge_init(&f, 4096);
     forge_process(&f, 1, "x");
     forge_raw_record(&f, MT_REC_MODULES, sizeof head, &head, sizeof head);
-    expect_error(&f, "claims 1000 modules in 8 bytes");
+    forge_expect(&f, "claims 1000 modules in 8 bytes");
 }
 END_TEST
 
@@ -532,34 +289,34 @@ START_TEST(test_order_rules)
     struct forge f;
     forge_init(&f, 4096);
     forge_snapshot(&f, 1, 0);
-    expect_error(&f, "SNAPSHOT record at offset 24 comes before the PROCESS");
-    forge_start(&f);
+    forge_expect(&f, "SNAPSHOT record at offset 24 comes before the PROCESS");
+    forge_begin(&f);
     forge_process(&f, 1, "again");
-    expect_error(&f, "is a second PROCESS record");
-    forge_start(&f);
+    forge_expect(&f, "is a second PROCESS record");
+    forge_begin(&f);
     forge_snapshot(&f, 1, 0);
     forge_end(&f, 2, 0, 0);
     forge_snapshot(&f, 3, 0);
-    expect_error(&f, "follows the END record");
-    forge_start(&f);
+    forge_expect(&f, "follows the END record");
+    forge_begin(&f);
     forge_end(&f, 2, 0, 0);
     f.buf.data[f.buf.len++] = 0;
-    expect_error(&f, "1 stray bytes after the END record");
-    forge_start(&f);
+    forge_expect(&f, "1 stray bytes after the END record");
+    forge_begin(&f);
     forge_modules(&f, 1, "/again");
-    expect_error(&f, "has generation 1 after generation 1");
+    forge_expect(&f, "has generation 1 after generation 1");
 }
 END_TEST
 
 START_TEST(test_end_survivor_count_mismatch)
 {
     struct forge f;
-    forge_start(&f);
+    forge_begin(&f);
     forge_site(&f, 1, 1);
     forge_snapshot(&f, 10, 0);
     forge_survivor(&f, 1, 10, 1, 0);
     forge_end(&f, 20, 3, 0);
-    expect_error(&f, "counts 3 survivors, but the SURVIVORS records hold 1");
+    forge_expect(&f, "counts 3 survivors, but the SURVIVORS records hold 1");
 }
 END_TEST
 
@@ -567,13 +324,13 @@ START_TEST(test_wrong_fixed_lengths)
 {
     struct forge f;
     uint8_t p[40] = { 0 };
-    forge_start(&f);
+    forge_begin(&f);
     forge_raw_record(&f, MT_REC_SNAPSHOT, 40, p, 40);
-    expect_error(&f, "SNAPSHOT record at offset 202 is 40 bytes long "
+    forge_expect(&f, "SNAPSHOT record at offset 202 is 40 bytes long "
                      "(expected 80)");
-    forge_start(&f);
+    forge_begin(&f);
     forge_raw_record(&f, MT_REC_END, 8, p, 8);
-    expect_error(&f, "END record at offset 202 is 8 bytes long (expected 32)");
+    forge_expect(&f, "END record at offset 202 is 8 bytes long (expected 32)");
 }
 END_TEST
 
@@ -603,16 +360,9 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_bad_endian_check);
     tcase_add_test(tc, test_record_longer_than_max);
     tcase_add_test(tc, test_length_not_matching_count);
-    tcase_add_test(tc, test_version_1_counters_still_read);
-    tcase_add_test(tc, test_packed_counters_round_trip);
-    tcase_add_test(tc, test_packed_counters_are_small);
-    tcase_add_test(tc, test_packed_counters_damaged);
     tcase_add_test(tc, test_survivors_length_not_matching_count);
     tcase_add_test(tc, test_too_many_frames);
     tcase_add_test(tc, test_site_length_not_matching_frames);
-    tcase_add_test(tc, test_packed_frames_round_trip);
-    tcase_add_test(tc, test_packed_frames_are_small);
-    tcase_add_test(tc, test_packed_frames_damaged);
     tcase_add_test(tc, test_counters_undefined_site);
     tcase_add_test(tc, test_survivors_undefined_site);
     tcase_add_test(tc, test_duplicate_site);

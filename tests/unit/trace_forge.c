@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "suites.h"
+#include "trace_load.h"
 
 void forge_init_raw(struct forge *f, size_t cap)
 {
@@ -193,4 +195,35 @@ const char *forge_write(struct forge *f, const char *name, size_t len)
     ck_assert_uint_eq(fwrite(f->buf.data, 1, len, file), len);
     ck_assert_int_eq(fclose(file), 0);
     return f->path;
+}
+
+void forge_begin(struct forge *f)
+{
+    forge_init(f, 1 << 16);
+    forge_process(f, 4242, "/usr/bin/prog");
+    forge_modules(f, 1, "/usr/bin/prog");
+}
+
+void forge_begin_v1(struct forge *f)
+{
+    forge_init_version(f, 1 << 16, 1);
+    forge_process(f, 4242, "/usr/bin/prog");
+    forge_modules(f, 1, "/usr/bin/prog");
+}
+
+void forge_expect(struct forge *f, const char *expected)
+{
+    struct model m;
+    struct bucket_thresholds th = { BUCKETS_DEFAULT_YOUNG_NS,
+                                    BUCKETS_DEFAULT_LARGE_BYTES };
+    char err[512] = "";
+
+    model_init(&m, &th);
+    ck_assert_int_eq(trace_load(forge_write(f, "bad.trace", SIZE_MAX), &m,
+                                err, sizeof err), -1);
+    ck_assert_msg(strstr(err, expected), "error '%s' lacks '%s'", err,
+                  expected);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    model_free(&m);
+    forge_free(f);
 }

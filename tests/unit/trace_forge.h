@@ -41,6 +41,16 @@ void forge_end(struct forge *f, uint64_t t_ns, uint64_t survivors,
 void forge_raw_record(struct forge *f, uint32_t type, uint32_t length,
                       const void *payload, size_t n);
 
+/* A trace begun for the reader's tests: file header, PROCESS and MODULES
+ * records (of version 1 with _v1: a trace an older libmtrace.so wrote). */
+void forge_begin(struct forge *f);
+void forge_begin_v1(struct forge *f);
+
+/* Loads the forged trace and expects failure with `expected` in the
+ * message (and "damaged trace" unless the file is not a trace at all);
+ * frees f. */
+void forge_expect(struct forge *f, const char *expected);
+
 /* Writes the first len bytes (all when len == SIZE_MAX) to a file named
  * `name` in the test directory and returns its path. */
 const char *forge_write(struct forge *f, const char *name, size_t len);
