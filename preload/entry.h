@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errno_slot.h"
 #include "record.h"
 #include "tracer.h"
 
@@ -18,11 +19,11 @@
 /* A record under the reentrancy guard, errno as the real call left it. */
 #define GUARDED_RECORD(call)                                                  \
     do {                                                                     \
-        int saved_errno_ = errno;                                            \
+        int *errno_ = errno_slot(), saved_errno_ = *errno_;                  \
         tracer_in_hook = 1;                                                  \
         call;                                                                \
         tracer_in_hook = 0;                                                  \
-        errno = saved_errno_;                                                \
+        *errno_ = saved_errno_;                                              \
     } while (0)
 
 static inline void *after_alloc(void *ptr, size_t size, uint32_t kind,

@@ -59,7 +59,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
     struct live_block block;
     bool detached;
     void *ptr;
-    int saved_errno;
+    int *errno_ptr, saved_errno;
 
     if (!old) {
         ptr = REAL_ALLOC(realloc)(NULL, size);
@@ -67,15 +67,16 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
             after_failure(size);
         return ptr ? after_alloc(ptr, size, MT_KIND_HEAP, entry_slot) : NULL;
     }
-    saved_errno = errno;
+    errno_ptr = errno_slot();
+    saved_errno = *errno_ptr;
     tracer_in_hook = 1;
     /* Out of the table before the real call: once the block is released,
      * another thread may get its address from malloc. */
     detached = record_detach(old, &block);
     tracer_in_hook = 0;
-    errno = saved_errno;
+    *errno_ptr = saved_errno;
     ptr = REAL_ALLOC(realloc)(old, size);
-    saved_errno = errno;
+    saved_errno = *errno_ptr;
     tracer_in_hook = 1;
     if (ptr || size == 0) {
         /* Moved, resized, or realloc(p, 0), which frees p. */
@@ -89,7 +90,7 @@ static void *traced_realloc(void *old, size_t size, uintptr_t entry_slot)
         record_failure(size);
     }
     tracer_in_hook = 0;
-    errno = saved_errno;
+    *errno_ptr = saved_errno;
     return ptr;
 }
 

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "counter.h"
 #include "cxx_next.h"
+#include "errno_slot.h"
 #include "exit_status.h"
 #include "lifecycle.h"
 #include "live.h"
@@ -306,6 +307,7 @@ __attribute__((constructor(101))) static void tracer_start(void)
     if (!atomic_compare_exchange_strong(&tracer_state, &unstarted,
                                         TRACER_OFF))
         return;
+    errno_slot_init();
     options_load();
     /* Wrapped functions must keep working when we do not trace. */
     real_execvpe = (int (*)(const char *, char *const[], char *const[]))

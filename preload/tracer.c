@@ -2,9 +2,11 @@
 #include "tracer.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 
 #include "clock.h"
 #include "counter.h"
+#include "errno_slot.h"
 
 atomic_int tracer_state = TRACER_UNSTARTED;
 __thread int tracer_in_hook;
@@ -12,6 +14,12 @@ uint64_t tracer_origin_ns;
 bool tracer_pristine = true;
 atomic_bool tracer_threaded;
 __thread bool tracer_thread_known;
+ptrdiff_t errno_tp_offset;
+
+void errno_slot_init(void)
+{
+    errno_tp_offset = (char *)&errno - (char *)__builtin_thread_pointer();
+}
 
 clockid_t clock_tracer_id = CLOCK_MONOTONIC_COARSE;
 int (*clock_tracer_read)(clockid_t, struct timespec *) = clock_gettime;

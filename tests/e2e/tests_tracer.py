@@ -254,6 +254,29 @@ def unwritable_output_runs_untraced_with_one_line():
 
 
 @test
+def errno_is_the_programs_even_when_the_trace_cannot_grow():
+    prog = compile_prog("errno_kept")
+    kept = b"163840 calls checked, 0 changed errno\n"
+    # New stacks walked, tables grown, a snapshot every millisecond.
+    run = Run([prog, "5"], env={"MTRACE_INTERVAL_MS": "1"})
+    try:
+        eq((run.status, run.stdout), (0, kept), "errno kept while tracing")
+        report, _ = analyze(run.only_trace())
+        eq(report["truncated"], False, "complete")
+        check(report["totals"]["allocs"] > 5 * 5 * 4096,
+              "allocations: %d" % report["totals"]["allocs"])
+    finally:
+        run.cleanup()
+    # The trace's writes fail with EFBIG inside a malloc or free.
+    run = Run([prog, "5", "full"], env={"MTRACE_INTERVAL_MS": "1"})
+    try:
+        eq((run.status, run.stdout), (0, kept), "errno kept after EFBIG")
+        check(b"lost the trace file" in run.stderr, "says why tracing stops")
+    finally:
+        run.cleanup()
+
+
+@test
 def output_pattern_and_no_overwrite():
     prog = compile_prog("entry_points")
     run = Run([prog], env={"MTRACE_OUT": "custom-%p.trace"})
