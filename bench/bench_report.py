@@ -49,6 +49,16 @@ def timing(t, tool, native):
                              ratio(t[tool]["median_s"], native))
 
 
+def round_ratios(t, tool):
+    """Each round's wall time against that round's native run, lowest
+    and highest; None when the rounds were not kept (or not paired)."""
+    runs, natives = t[tool].get("wall_s"), t["native"].get("wall_s")
+    if not runs or not natives or len(runs) != len(natives):
+        return None
+    ratios = [ratio(r, n) for r, n in zip(runs, natives)]
+    return min(ratios), max(ratios)
+
+
 def outputs_ok(t, tools):
     return ", ".join("%s %s" % (TOOL_NAMES[tool],
                                 "yes" if t[tool]["output_matches"] else "NO")
@@ -195,6 +205,12 @@ def targets(results):
         out.append("- (info) %s: CPU time %.2fx native under mtrace%s "
                    "(medians of per-round ratios)"
                    % (name, t["mtrace"]["median_cpu_ratio"], heaptrack_cpu))
+        # How far one round can stray from the median: a goal missed by
+        # less than that is the machine's noise as much as the tracer's.
+        spread = round_ratios(t, "mtrace")
+        if spread and name not in MEMORY_ONLY:
+            out.append("- (info) %s: mtrace's wall time per round %.2fx to "
+                       "%.2fx native's of the same round" % ((name,) + spread))
         if "lsan" in t and name not in MEMORY_ONLY:
             # The speed goals are meant to put mtrace ahead of it.
             out.append("- (info) %s: %.2fx native under mtrace, %s under "
