@@ -7,6 +7,10 @@
 #include "trace_unpack.h"
 #include "xalloc.h"
 
+_Static_assert(sizeof(struct mt_rec_site_counters) ==
+                   sizeof(struct mt_rec_survivors),
+               "one fixed part for both counted records");
+
 static bool site_is_defined(const struct trace_reader *r, uint32_t id)
 {
     return id < r->site_defined_cap && r->site_defined[id];
@@ -19,17 +23,33 @@ static uint32_t entry_site_id(const uint8_t *entry)
     return id;
 }
 
+/* A payload that starts with a fixed part of `size` bytes: copies it to
+ * out, or reports a payload too short for it. */
+static enum reader_status decode_head(struct trace_reader *r,
+                                      struct reader_record *rec,
+                                      uint32_t length, void *out, size_t size)
+{
+    if (length < size) {
+        /* Its status spelled out: the callers' compiler then sees out set
+         * whenever READER_RECORD comes back. */
+        reader_damaged(r, rec, "is %u bytes long (at least %zu)", length,
+                       size);
+        return READER_ERROR;
+    }
+    memcpy(out, r->payload, size);
+    return READER_RECORD;
+}
+
 static enum reader_status decode_process(struct trace_reader *r,
                                          struct reader_record *rec,
                                          uint32_t length)
 {
     struct mt_rec_process *p = &rec->u.process.info;
     uint64_t need;
+    enum reader_status st = decode_head(r, rec, length, p, sizeof *p);
 
-    if (length < sizeof *p)
-        return reader_damaged(r, rec, "is %u bytes long (at least %zu)",
-                              length, sizeof *p);
-    memcpy(p, r->payload, sizeof *p);
+    if (st != READER_RECORD)
+        return st;
     need = (uint64_t)sizeof *p + p->exe_len + p->cmdline_len;
     if (need != length)
         return reader_damaged(r, rec,
@@ -48,11 +68,10 @@ static enum reader_status decode_modules(struct trace_reader *r,
 {
     struct mt_rec_modules head;
     size_t pos = sizeof head;
+    enum reader_status st = decode_head(r, rec, length, &head, sizeof head);
 
-    if (length < sizeof head)
-        return reader_damaged(r, rec, "is %u bytes long (at least %zu)",
-                              length, sizeof head);
-    memcpy(&head, r->payload, sizeof head);
+    if (st != READER_RECORD)
+        return st;
     if (head.count > (length - sizeof head) / sizeof(struct mt_module))
         return reader_damaged(r, rec, "claims %u modules in %u bytes",
                               head.count, length);
@@ -114,26 +133,25 @@ static enum reader_status decode_site(struct trace_reader *r,
                                       uint32_t length)
 {
     struct mt_rec_site *s = &rec->u.site.info;
-    uint64_t need;
+    enum reader_status st = decode_head(r, rec, length, s, sizeof *s);
 
-    if (length < sizeof *s)
-        return reader_damaged(r, rec, "is %u bytes long (at least %zu)",
-                              length, sizeof *s);
-    memcpy(s, r->payload, sizeof *s);
+    if (st != READER_RECORD)
+        return st;
     if (s->nframes > MT_MAX_FRAMES)
         return reader_damaged(r, rec, "has %u frames (at most %d)", s->nframes,
                               MT_MAX_FRAMES);
-    need = sizeof *s + (uint64_t)s->nframes * sizeof(uint64_t);
     if (r->version >= 2) {
-        enum reader_status st = unpack_site_frames(r, rec, length,
-                                                   s->nframes,
-                                                   rec->u.site.frames);
+        st = unpack_site_frames(r, rec, length, s->nframes,
+                                rec->u.site.frames);
         if (st != READER_RECORD)
             return st;
-    } else if (need != length) {
-        return reader_damaged(r, rec,
-                              "is %u bytes long, but %u frames need %llu",
-                              length, s->nframes, (unsigned long long)need);
+    } else {
+        uint64_t need = sizeof *s + (uint64_t)s->nframes * sizeof(uint64_t);
+        if (need != length)
+            return reader_damaged(r, rec,
+                                  "is %u bytes long, but %u frames need %llu",
+                                  length, s->nframes,
+                                  (unsigned long long)need);
     }
     if (s->kind != MT_KIND_HEAP && s->kind != MT_KIND_MMAP &&
         s->kind != MT_KIND_FAILED)
@@ -147,7 +165,7 @@ static enum reader_status decode_site(struct trace_reader *r,
                               (unsigned long long)r->sites_defined);
     if (site_is_defined(r, s->site_id))
         return reader_damaged(r, rec, "defines site %u a second time",
-                              s->site_id); 
+                              s->site_id);
     if (s->site_id >= r->site_defined_cap) {
         size_t old = r->site_defined_cap;
         xgrow((void **)&r->site_defined, &r->site_defined_cap,
@@ -170,13 +188,15 @@ static enum reader_status decode_entries(struct trace_reader *r,
                                          uint32_t *count,
                                          const uint8_t **entries)
 {
-    const size_t fixed = 8;
+    /* SURVIVORS' fixed part is the same. */
+    struct mt_rec_site_counters head;
+    const size_t fixed = sizeof head;
     uint64_t need;
+    enum reader_status st = decode_head(r, rec, length, &head, fixed);
 
-    if (length < fixed)
-        return reader_damaged(r, rec, "is %u bytes long (at least %zu)",
-                              length, fixed);
-    memcpy(count, r->payload, sizeof *count);
+    if (st != READER_RECORD)
+        return st;
+    *count = head.count;
     need = fixed + (uint64_t)*count * entry_size;
     if (need != length)
         return reader_damaged(r, rec,
@@ -197,14 +217,15 @@ static enum reader_status decode_packed_counters(struct trace_reader *r,
                                                  struct reader_record *rec,
                                                  uint32_t length)
 {
-    const size_t fixed = 8;
+    struct mt_rec_site_counters head;
+    const size_t fixed = sizeof head;
     const uint8_t *at = r->payload + fixed, *end = r->payload + length;
     uint32_t count;
+    enum reader_status st = decode_head(r, rec, length, &head, fixed);
 
-    if (length < fixed)
-        return reader_damaged(r, rec, "is %u bytes long (at least %zu)",
-                              length, fixed);
-    memcpy(&count, r->payload, sizeof count);
+    if (st != READER_RECORD)
+        return st;
+    count = head.count;
     /* An entry takes six bytes at least. */
     if (count > (length - fixed) / 6)
         return reader_damaged(r, rec,
