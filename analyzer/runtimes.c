@@ -46,7 +46,7 @@ bool runtimes_node_name(const char *name)
 }
 
 /* The argument after arg, or end: never past it, whatever the last one
- * lacks (its NUL). */
+ * lacks (its NUL), and end again from end, which ends the loop below. */
 static const char *next_arg(const char *arg, const char *end)
 {
     size_t n = strnlen(arg, (size_t)(end - arg));
@@ -67,8 +67,6 @@ bool runtimes_python_ignores_env(const char *cmdline, size_t len)
             /* The one long option that takes a value as the next one. */
             if (strcmp(arg, "--check-hash-based-pycs") == 0)
                 arg = next_arg(arg, end);
-            if (arg == end)
-                return false;
             continue;
         }
         for (const char *c = arg + 1; *c; c++) {
@@ -83,8 +81,6 @@ bool runtimes_python_ignores_env(const char *cmdline, size_t len)
                 break;
             }
         }
-        if (arg == end)
-            return false;
     }
     return false;
 }

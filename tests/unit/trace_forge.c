@@ -197,18 +197,21 @@ const char *forge_write(struct forge *f, const char *name, size_t len)
     return f->path;
 }
 
-void forge_begin(struct forge *f)
+static void begin_version(struct forge *f, uint32_t version)
 {
-    forge_init(f, 1 << 16);
+    forge_init_version(f, 1 << 16, version);
     forge_process(f, 4242, "/usr/bin/prog");
     forge_modules(f, 1, "/usr/bin/prog");
 }
 
+void forge_begin(struct forge *f)
+{
+    begin_version(f, MT_FORMAT_VERSION);
+}
+
 void forge_begin_v1(struct forge *f)
 {
-    forge_init_version(f, 1 << 16, 1);
-    forge_process(f, 4242, "/usr/bin/prog");
-    forge_modules(f, 1, "/usr/bin/prog");
+    begin_version(f, 1);
 }
 
 void forge_expect(struct forge *f, const char *expected)
