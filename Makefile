@@ -63,7 +63,7 @@ FUZZ_DIR   := $(BUILD)/fuzz
 SEED_PROGS := $(addprefix $(BUILD)/progs/,interval_leak lost_blocks \
                 mmap_anon dl_host endings stack_reuse libdl_plugin.so)
 
-.PHONY: all check unit e2e demo install clean deps bench \
+.PHONY: all check unit e2e demo install clean deps bench bench-instr \
         sanitize asan-unit tsan-unit fuzz fuzz-build
 all: $(BUILD)/libmtrace.so $(BUILD)/mtrace-analyze
 
@@ -201,6 +201,11 @@ demo: all
 bench: all
 	@MTRACE_EXTRA_PACKAGES="heaptrack$(if $(LSAN), liblsan0)" scripts/install-deps.sh
 	scripts/bench.py --build $(BUILD) $(if $(QUICK),--quick) $(if $(LSAN),--lsan)
+
+# The same workloads (QUICK sizes) counted in instructions by callgrind:
+# stable where wall time is not, for changes to the allocation path.
+bench-instr: all
+	scripts/bench_instructions.py --build $(BUILD) $(if $(ONLY),--only $(ONLY))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin

@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 
-from e2e_lib import ROOT, check, compile_prog, eq, test
+from e2e_lib import ANALYZE, LIB, ROOT, check, compile_prog, eq, test
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import bench_report  # noqa: E402  (bench/bench_report.py)
@@ -148,5 +148,74 @@ def bench_runs_leaksanitizer_preloaded_with_its_leak_check():
               "LeakSanitizer's leak report: " + under_lsan["stderr_tail"])
         check("LeakSanitizer" not in native["stderr_tail"],
               "native run untouched: " + native["stderr_tail"])
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+
+
+def _load_instruction_bench():
+    spec = importlib.util.spec_from_file_location(
+        "bench_instructions",
+        os.path.join(ROOT, "scripts", "bench_instructions.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@test
+def bench_instr_table_shows_added_instructions_per_call():
+    instr = _load_instruction_bench()
+    text = instr.markdown({
+        "cxx-containers": {"native": 400e6, "mtrace": 650e6,
+                           "calls": 1000000, "output_matches": True},
+        "python": {"native": 1000e6, "mtrace": 1100e6, "calls": 0,
+                   "output_matches": False}},
+        {"git": "test", "libmtrace_sha256": "0"})
+    lines = text.splitlines()
+    check("| cxx-containers | 400.0 | 650.0 (1.62x) | 1,000,000 | 250 | yes |"
+          in lines, "cxx-containers' row:\n" + text)
+    # No call seen: no division, and a differing output is flagged.
+    check("| python | 1000.0 | 1100.0 (1.10x) | 0 | n/a | NO |" in lines,
+          "python's row:\n" + text)
+    scratch = tempfile.mkdtemp(prefix="mtrace-instr-")
+    try:
+        path = os.path.join(scratch, "out")
+        with open(path, "w") as f:
+            f.write("events: Ir\nfn=main\n1 5\nsummary: 123456\n")
+        eq(instr.callgrind_total(path), 123456, "an older callgrind's total")
+        with open(path, "w") as f:
+            f.write("events: Ir\nfn=main\n")
+        try:
+            instr.callgrind_total(path)
+            check(False, "a file without totals was accepted")
+        except ValueError:
+            pass
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@test
+def bench_instr_counts_a_program_natively_and_traced():
+    instr = _load_instruction_bench()
+    prog = compile_prog("lost_blocks")
+    build = tempfile.mkdtemp(prefix="mtrace-bench-")
+    try:
+        bench = instr.InstructionBench(build, timeout=120)
+        runner = bench.runner
+        runner.preload, bench.analyzer = LIB, ANALYZE
+        os.makedirs(runner.out)
+        runner.spawn_rss = runner.compile_if_stale("spawn_rss.c",
+                                                   "spawn_rss", "cc", [])
+        native, calls, native_out = bench.measure("lost", "native", [prog])
+        traced, traced_calls, traced_out = bench.measure("lost", "mtrace",
+                                                         [prog])
+        eq(calls, None, "calls counted without a trace")
+        # 15 mallocs, and stdout's buffer; the launcher's and spawn_rss's
+        # allocations are in traces of their own and not counted.
+        eq(traced_calls, 16, "the program's allocator calls")
+        eq((native_out, traced_out), (b"done\n", b"done\n"), "outputs")
+        check(100000 < native < traced,
+              "instructions: native %d, traced %d" % (native, traced))
+        eq([f for f in os.listdir(runner.out) if f.endswith(".callgrind")],
+           [], "callgrind files left behind")
     finally:
         shutil.rmtree(build, ignore_errors=True)

@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""What tracing adds, counted in instructions: `make bench-instr`.
+
+    scripts/bench_instructions.py --build DIR [--only NAME,...]
+
+Runs each workload of `make bench` at its QUICK size (live-blocks aside: it
+measures memory) under valgrind's callgrind, natively and with libmtrace.so
+preloaded, and prints per workload the instructions each run executed,
+their ratio, and the instructions tracing adds per allocator call (the
+allocations and frees mtrace's trace counted). Wall times on a shared VM
+move by a third between rounds; these counts move by well under a percent
+between runs of one tree (threads interleave differently under valgrind),
+so they show what a change to the allocation path is worth where the
+benchmark's medians cannot. They are not speed: a cache miss counts as
+one instruction. The table goes to stdout and to DIR/bench/instructions.md.
+
+Standard library only; meant for Debian's /usr/bin/python3.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+
+# Memory, not speed (see bench.py).
+SKIPPED = ("live-blocks",)
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location(
+        "bench_script", os.path.join(ROOT, "scripts", "bench.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def log(message):
+    print("bench-instr: " + message, file=sys.stderr, flush=True)
+
+
+def callgrind_total(path):
+    """The instructions a callgrind output file counted: its `totals:` line
+    (or `summary:`, which older versions write instead)."""
+    with open(path) as f:
+        for line in f:
+            match = re.match(r"(?:totals|summary):\s+(\d+)", line)
+            if match:
+                return int(match.group(1))
+    raise ValueError("%s: no totals line" % path)
+
+
+def trace_calls(analyzer, trace_files, program):
+    """Allocations plus frees of the traced program (not of spawn_rss,
+    which starts it and is traced too), from mtrace-analyze's JSON."""
+    calls = 0
+    for path in trace_files:
+        report = json.loads(subprocess.run(
+            [analyzer, "--format", "json", path], check=True,
+            capture_output=True).stdout)
+        if os.path.realpath(report["program"]) == os.path.realpath(program):
+            calls += report["totals"]["allocs"] + report["totals"]["frees"]
+    return calls
+
+
+class InstructionBench:
+    def __init__(self, build, timeout):
+        bench = load_bench()
+        self.runner = bench.Bench(build, quick=True, rounds=1,
+                                  timeout=timeout)
+        self.analyzer = self.runner.analyzer
+        # spawn_rss execs without a path search.
+        self.valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
+
+    def measure(self, name, tool, argv):
+        """(instructions, allocator calls or None, stdout, status)."""
+        out = os.path.join(self.runner.out, "%s.%s.callgrind" % (name, tool))
+        # callgrind runs the program itself: spawn_rss would be what it
+        # counts, and LD_PRELOAD reaches the program through valgrind.
+        wrapped = [self.valgrind, "--tool=callgrind", "--callgrind-out-file=" +
+                   out, "--dump-line=no"] + argv
+        self.remove_traces(name)
+        r = self.runner.run_one(name, tool, wrapped)
+        if r["status"] != 0 or r["timed_out"]:
+            raise RuntimeError("%s under %s: status %d%s\n%s" % (
+                name, tool, r["status"], " (timed out)" if r["timed_out"]
+                else "", r["stderr_tail"]))
+        instructions = callgrind_total(out)
+        os.unlink(out)
+        calls = None
+        if tool == "mtrace":
+            calls = trace_calls(self.analyzer, self.trace_files(name),
+                                argv[0])
+        return instructions, calls, r["output"]
+
+    def trace_files(self, name):
+        """The traces of the last run: valgrind's launcher execs its tool
+        in the same process, which then runs the program, so the program's
+        file is the pid's second or third (NAME.PID.N.trace), which
+        bench.py's own listing leaves out."""
+        pattern = re.compile(re.escape(name) + r"\.\d+(\.\d+)?\.trace$")
+        return sorted(os.path.join(self.runner.out, f)
+                      for f in os.listdir(self.runner.out)
+                      if pattern.match(f))
+
+    def remove_traces(self, name):
+        for path in self.trace_files(name):
+            os.unlink(path)
+
+    def run(self, only):
+        workloads = {k: v for k, v in self.runner.workloads().items()
+                     if k not in SKIPPED}
+        if only:
+            unknown = set(only) - set(workloads)
+            if unknown:
+                sys.exit("bench-instr: unknown workload(s): " +
+                         ", ".join(sorted(unknown)))
+            workloads = {k: v for k, v in workloads.items() if k in only}
+        results = {}
+        for name, argv in workloads.items():
+            log("%s: %s" % (name, " ".join(argv)))
+            native, _, native_out = self.measure(name, "native", argv)
+            traced, calls, traced_out = self.measure(name, "mtrace", argv)
+            log("  native %d, mtrace %d instructions" % (native, traced))
+            results[name] = {"native": native, "mtrace": traced,
+                             "calls": calls,
+                             "output_matches": native_out == traced_out}
+        return results
+
+
+def markdown(results, identity):
+    lines = ["mtrace instruction counts (valgrind --tool=callgrind), QUICK "
+             "sizes, tree %s, libmtrace.so sha256 %s" % (
+                 identity["git"], identity["libmtrace_sha256"]), "",
+             "| workload | native Minstr | mtrace Minstr (x) | allocator "
+             "calls | added instr per call | output ok |",
+             "|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        added = r["mtrace"] - r["native"]
+        per_call = ("%.0f" % (added / r["calls"]) if r["calls"] else "n/a")
+        lines.append("| %s | %.1f | %.1f (%.2fx) | %s | %s | %s |" % (
+            name, r["native"] / 1e6, r["mtrace"] / 1e6,
+            r["mtrace"] / r["native"] if r["native"] else float("nan"),
+            "{:,}".format(r["calls"]) if r["calls"] is not None else "n/a",
+            per_call, "yes" if r["output_matches"] else "NO"))
+    lines += ["", "An allocator call is an allocation or a free as the "
+              "trace counts them (realloc counts as both when it moves); "
+              "added instructions include any the C library spends "
+              "differently under the tracer.", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--only", help="comma-separated workloads to run")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds before a run is killed")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    bench = InstructionBench(args.build, args.timeout)
+    for path in (bench.runner.preload, bench.analyzer, bench.valgrind):
+        if not os.path.exists(path):
+            sys.exit("bench-instr: %s is missing (run `make bench-instr`)" %
+                     path)
+    identity = load_bench().build_identity(bench.runner.preload)
+    try:
+        results = bench.run(args.only.split(",") if args.only else None)
+    except RuntimeError as error:
+        sys.exit("bench-instr: %s" % error)
+    table = markdown(results, identity)
+    sys.stdout.write(table)
+    with open(os.path.join(bench.runner.out, "instructions.md"), "w") as f:
+        f.write(table)
+    log("done in %.0f s" % (time.perf_counter() - started))
+    return 0 if all(r["output_matches"] for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
