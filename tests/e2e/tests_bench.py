@@ -165,27 +165,41 @@ def _load_instruction_bench():
 def bench_instr_table_shows_added_instructions_per_call():
     instr = _load_instruction_bench()
     text = instr.markdown({
-        "cxx-containers": {"native": 400e6, "mtrace": 650e6,
+        "cxx-containers": {"native": 400e6, "mtrace": 650e6, "inside": 240e6,
                            "calls": 1000000, "output_matches": True},
-        "python": {"native": 1000e6, "mtrace": 1100e6, "calls": 0,
-                   "output_matches": False}},
+        "python": {"native": 1000e6, "mtrace": 1100e6, "inside": 0,
+                   "calls": 0, "output_matches": False}},
         {"git": "test", "libmtrace_sha256": "0"})
     lines = text.splitlines()
-    check("| cxx-containers | 400.0 | 650.0 (1.62x) | 1,000,000 | 250 | yes |"
-          in lines, "cxx-containers' row:\n" + text)
+    check("| cxx-containers | 400.0 | 650.0 (1.62x) | 1,000,000 | 250 | 240 "
+          "| yes |" in lines, "cxx-containers' row:\n" + text)
     # No call seen: no division, and a differing output is flagged.
-    check("| python | 1000.0 | 1100.0 (1.10x) | 0 | n/a | NO |" in lines,
-          "python's row:\n" + text)
+    check("| python | 1000.0 | 1100.0 (1.10x) | 0 | n/a | n/a | NO |"
+          in lines, "python's row:\n" + text)
+
+
+@test
+def bench_instr_reads_callgrind_totals_and_objects():
+    instr = _load_instruction_bench()
     scratch = tempfile.mkdtemp(prefix="mtrace-instr-")
     try:
         path = os.path.join(scratch, "out")
         with open(path, "w") as f:
-            f.write("events: Ir\nfn=main\n1 5\nsummary: 123456\n")
-        eq(instr.callgrind_total(path), 123456, "an older callgrind's total")
+            # A program calling into a library twice: the line after
+            # calls= is the call's inclusive cost, not the caller's own.
+            f.write("positions: line\nevents: Ir\nsummary: 1000\n\n"
+                    "ob=(1) /bin/prog\nfl=(1) ???\nfn=(1) main\n0 100\n"
+                    "cob=(2) /lib/libx.so\ncfi=(2) ???\ncfn=(2) f\n"
+                    "calls=2 0\n0 700\n+1 50\n\n"
+                    "ob=(2)\nfl=(2)\nfn=(2)\n0 600\n*  100\n"
+                    "totals: 950\n")
+        eq(instr.callgrind_counts(path),
+           (950, {"/bin/prog": 150, "/lib/libx.so": 700}),
+           "totals and each object's own cost")
         with open(path, "w") as f:
-            f.write("events: Ir\nfn=main\n")
+            f.write("events: Ir\nob=(1) /bin/prog\nfn=(1) main\n0 5\n")
         try:
-            instr.callgrind_total(path)
+            instr.callgrind_counts(path)
             check(False, "a file without totals was accepted")
         except ValueError:
             pass
@@ -205,10 +219,14 @@ def bench_instr_counts_a_program_natively_and_traced():
         os.makedirs(runner.out)
         runner.spawn_rss = runner.compile_if_stale("spawn_rss.c",
                                                    "spawn_rss", "cc", [])
-        native, calls, native_out = bench.measure("lost", "native", [prog])
-        traced, traced_calls, traced_out = bench.measure("lost", "mtrace",
-                                                         [prog])
-        eq(calls, None, "calls counted without a trace")
+        native, calls, native_out, outside = bench.measure("lost", "native",
+                                                           [prog])
+        traced, traced_calls, traced_out, inside = bench.measure(
+            "lost", "mtrace", [prog])
+        eq((calls, outside), (None, 0), "native: calls and tracer's share")
+        check(0 < inside < traced - native,
+              "instructions inside libmtrace.so: %d of %d added" %
+              (inside, traced - native))
         # 15 mallocs, and stdout's buffer; the launcher's and spawn_rss's
         # allocations are in traces of their own and not counted.
         eq(traced_calls, 16, "the program's allocator calls")
