@@ -84,7 +84,8 @@ static inline bool layout_slots_and_chain_match(const struct chain_layout *l,
     /* at[from - 1] is only kept for a chain that deep. */
     if (from >= l->nframes)
         return true;
-    /* Frames from to run_end - 1: the bits from from - 1 that are set. */
+    /* Frames `from` to run_end - 1 were placed through rbp: the bits
+     * set from from - 1 up to the first clear one. */
     run_end = from + (unsigned)__builtin_ctzll(~fp_chain);
     if (run_end > l->nframes)
         run_end = l->nframes;

@@ -119,8 +119,10 @@ class InstructionBench:
         if tool == "mtrace":
             calls = trace_calls(self.analyzer, self.trace_files(name),
                                 argv[0])
-        return instructions, calls, r["output"], by_object.get(
-            os.path.realpath(self.runner.preload), 0)
+        preload = os.path.realpath(self.runner.preload)
+        inside = sum(count for obj, count in by_object.items()
+                     if os.path.realpath(obj) == preload)
+        return instructions, calls, r["output"], inside
 
     def trace_files(self, name):
         """The traces of the last run: valgrind's launcher execs its tool
