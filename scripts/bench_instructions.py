@@ -46,45 +46,67 @@ def log(message):
     print("bench-instr: " + message, file=sys.stderr, flush=True)
 
 
+# The output format callgrind_counts reads, whatever VALGRIND_OPTS or a
+# .valgrindrc would ask for: one event (Ir) and one position (the line),
+# object names compressed, one file for all threads.
+CALLGRIND_OPTIONS = ["--tool=callgrind", "--dump-line=no", "--dump-instr=no",
+                     "--compress-strings=yes", "--compress-pos=yes",
+                     "--cache-sim=no", "--branch-sim=no",
+                     "--collect-jumps=no", "--separate-threads=no"]
+
+
 def callgrind_counts(path):
     """(all instructions, instructions by object file) of a callgrind
     output file: its `totals:` line (or `summary:`, which older versions
     write instead), and each object's own (exclusive) cost lines, those not
-    following a `calls=` line (that one is the callee's inclusive cost)."""
+    following a `calls=` line (that one is the callee's inclusive cost).
+    ValueError for a file in another format or whose objects' costs do
+    not add up to its total: a miscount would otherwise pass unseen."""
     total, by_object, names = None, {}, {}
-    current, after_call = None, False
+    current, after_call, positions = None, False, 1
     with open(path) as f:
         for line in f:
             match = re.match(r"(?:totals|summary):\s+(\d+)", line)
             if match:
                 total = int(match.group(1))
+            elif line.startswith("events:"):
+                if line.split()[1:] != ["Ir"]:
+                    raise ValueError("%s: %s" % (path, line.strip()))
+            elif line.startswith("positions:"):
+                positions = len(line.split()) - 1
             elif line.startswith(("ob=", "cob=")):
                 match = re.match(r"c?ob=\((\d+)\)(?: (.*))?", line.rstrip())
-                if match and match.group(2):
+                if not match:
+                    raise ValueError("%s: uncompressed %s" % (path,
+                                                            line.strip()))
+                if match.group(2):
                     names[match.group(1)] = match.group(2)
-                if line.startswith("ob=") and match:
+                if line.startswith("ob="):
                     current = names.get(match.group(1))
             elif line.startswith("calls="):
                 after_call = True
             elif line[:1].isdigit() or line[:1] in "+-*":
                 fields = line.split()
-                if not after_call and len(fields) == 2 and current:
+                if not after_call and len(fields) > positions and current:
                     by_object[current] = (by_object.get(current, 0) +
-                                          int(fields[1]))
+                                          int(fields[positions]))
                 after_call = False
     if total is None:
         raise ValueError("%s: no totals line" % path)
+    if sum(by_object.values()) != total:
+        raise ValueError("%s: objects' costs add up to %d, not %d" % (
+            path, sum(by_object.values()), total))
     return total, by_object
 
 
-def trace_calls(analyzer, trace_files, program):
+def trace_calls(analyzer, trace_files, program, env):
     """Allocations plus frees of the traced program (not of spawn_rss,
     which starts it and is traced too), from mtrace-analyze's JSON."""
     calls = 0
     for path in trace_files:
         report = json.loads(subprocess.run(
             [analyzer, "--format", "json", path], check=True,
-            capture_output=True).stdout)
+            capture_output=True, env=env).stdout)
         if os.path.realpath(report["program"]) == os.path.realpath(program):
             calls += report["totals"]["allocs"] + report["totals"]["frees"]
     return calls
@@ -96,6 +118,8 @@ class InstructionBench:
         self.runner = bench.Bench(build, quick=True, rounds=1,
                                   timeout=timeout)
         self.analyzer = self.runner.analyzer
+        # Options there would change what callgrind writes.
+        self.runner.env.pop("VALGRIND_OPTS", None)
         # spawn_rss execs without a path search.
         self.valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
 
@@ -105,20 +129,23 @@ class InstructionBench:
         out = os.path.join(self.runner.out, "%s.%s.callgrind" % (name, tool))
         # callgrind runs the program itself: spawn_rss would be what it
         # counts, and LD_PRELOAD reaches the program through valgrind.
-        wrapped = [self.valgrind, "--tool=callgrind", "--callgrind-out-file=" +
-                   out, "--dump-line=no"] + argv
+        wrapped = ([self.valgrind] + CALLGRIND_OPTIONS +
+                   ["--callgrind-out-file=" + out] + argv)
         self.remove_traces(name)
-        r = self.runner.run_one(name, tool, wrapped)
-        if r["status"] != 0 or r["timed_out"]:
-            raise RuntimeError("%s under %s: status %d%s\n%s" % (
-                name, tool, r["status"], " (timed out)" if r["timed_out"]
-                else "", r["stderr_tail"]))
-        instructions, by_object = callgrind_counts(out)
-        os.unlink(out)
+        try:
+            r = self.runner.run_one(name, tool, wrapped)
+            if r["status"] != 0 or r["timed_out"]:
+                raise RuntimeError("%s under %s: status %d%s\n%s" % (
+                    name, tool, r["status"], " (timed out)" if r["timed_out"]
+                    else "", r["stderr_tail"]))
+            instructions, by_object = callgrind_counts(out)
+        finally:
+            if os.path.exists(out):
+                os.unlink(out)
         calls = None
         if tool == "mtrace":
             calls = trace_calls(self.analyzer, self.trace_files(name),
-                                argv[0])
+                                argv[0], self.runner.env)
         preload = os.path.realpath(self.runner.preload)
         inside = sum(count for obj, count in by_object.items()
                      if os.path.realpath(obj) == preload)
@@ -201,12 +228,13 @@ def main():
     bench = InstructionBench(args.build, args.timeout)
     for path in (bench.runner.preload, bench.analyzer, bench.valgrind):
         if not os.path.exists(path):
-            sys.exit("bench-instr: %s is missing (run `make bench-instr`)" %
-                     path)
+            sys.exit("bench-instr: %s is missing (`make bench-instr` "
+                     "builds mtrace; scripts/install-deps.sh installs "
+                     "valgrind)" % path)
     identity = load_bench().build_identity(bench.runner.preload)
     try:
         results = bench.run(args.only.split(",") if args.only else None)
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         sys.exit("bench-instr: %s" % error)
     table = markdown(results, identity)
     sys.stdout.write(table)

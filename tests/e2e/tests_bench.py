@@ -182,27 +182,44 @@ def bench_instr_table_shows_added_instructions_per_call():
 def bench_instr_reads_callgrind_totals_and_objects():
     instr = _load_instruction_bench()
     scratch = tempfile.mkdtemp(prefix="mtrace-instr-")
-    try:
+    head = "positions: line\nevents: Ir\n"
+    # A program calling into a library twice: the line after calls= is the
+    # call's inclusive cost, not the caller's own.
+    body = ("ob=(1) /bin/prog\nfl=(1) ???\nfn=(1) main\n0 100\n"
+            "cob=(2) /lib/libx.so\ncfi=(2) ???\ncfn=(2) f\n"
+            "calls=2 0\n0 700\n+1 50\n\n"
+            "ob=(2)\nfl=(2)\nfn=(2)\n0 600\n*  100\n")
+
+    def counts(text):
         path = os.path.join(scratch, "out")
         with open(path, "w") as f:
-            # A program calling into a library twice: the line after
-            # calls= is the call's inclusive cost, not the caller's own.
-            f.write("positions: line\nevents: Ir\nsummary: 1000\n\n"
-                    "ob=(1) /bin/prog\nfl=(1) ???\nfn=(1) main\n0 100\n"
-                    "cob=(2) /lib/libx.so\ncfi=(2) ???\ncfn=(2) f\n"
-                    "calls=2 0\n0 700\n+1 50\n\n"
-                    "ob=(2)\nfl=(2)\nfn=(2)\n0 600\n*  100\n"
-                    "totals: 950\n")
-        eq(instr.callgrind_counts(path),
-           (950, {"/bin/prog": 150, "/lib/libx.so": 700}),
-           "totals and each object's own cost")
-        with open(path, "w") as f:
-            f.write("events: Ir\nob=(1) /bin/prog\nfn=(1) main\n0 5\n")
+            f.write(text)
+        return instr.callgrind_counts(path)
+
+    def refused(text, what):
         try:
-            instr.callgrind_counts(path)
-            check(False, "a file without totals was accepted")
+            counts(text)
         except ValueError:
-            pass
+            return
+        check(False, what + " was accepted")
+    try:
+        eq(counts(head + "summary: 1000\n\n" + body + "totals: 850\n"),
+           (850, {"/bin/prog": 150, "/lib/libx.so": 700}),
+           "totals and each object's own cost")
+        # Two positions (instr line): the cost is the third field.
+        eq(counts("positions: instr line\nevents: Ir\n" +
+                  body.replace("\n0 ", "\n0x10 0 ").replace("+1 50",
+                                                            "+1 +1 50")
+                  .replace("*  100", "* * 100") + "totals: 850\n"),
+           (850, {"/bin/prog": 150, "/lib/libx.so": 700}),
+           "costs after two positions")
+        refused(head + body, "a file without totals")
+        refused(head + body + "totals: 900\n",
+                "objects' costs that do not add up to the total")
+        refused("positions: line\nevents: Ir Dr\n" + body +
+                "totals: 850\n", "a file with other events")
+        refused(head + body.replace("ob=(1) /bin/prog", "ob=/bin/prog") +
+                "totals: 850\n", "uncompressed object names")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

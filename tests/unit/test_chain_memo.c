@@ -132,40 +132,43 @@ START_TEST(test_layout_proof_from_frame_two)
 }
 END_TEST
 
-/* Frames 1, 2 and 4 found their callers through rbp, frames 0 and 3
- * through their unwind rules: runs of frame-pointer frames, where the
- * proof skips testing fp_chain frame by frame, must still check exactly
- * the saved rbps the walk read, from frame 1 and from frame 2. */
-START_TEST(test_layout_frame_pointer_runs)
+/* Some frames found their callers through rbp, the others through their
+ * unwind rules: the run of frame-pointer frames that the proof takes
+ * without testing fp_chain frame by frame starts at frame 1 or 2 or not
+ * at all, and stops part way up; either way exactly the saved rbps the
+ * walk read are checked, from frame 1 and from frame 2. */
+static void check_frame_pointer_runs(const unsigned *by_rbp, unsigned nrbp,
+                                     uint32_t fp_chain)
 {
     uintptr_t stack[64] = { 0 }, slots[6];
     const unsigned at[] = { 1, 4, 8, 12, 16, 20 };
-    const unsigned by_rbp[] = { 1, 2, 4 };
     struct unwind_reads reads;
     struct chain_layout l;
     const uintptr_t frames[] = { 0x401000, 0x402000, 0x403000, 0x404000,
                                  0x405000, 0x406000 };
 
     walk_report(stack, at, frames, 6, slots, &reads);
-    for (unsigned r = 0; r < 3; r++) {
+    for (unsigned r = 0; r < nrbp; r++) {
         unsigned i = by_rbp[r];
         stack[at[i] - 1] = slots[i + 1] - W;
         reads.addr[r] = slots[i] - W;
         reads.value[r] = stack[at[i] - 1];
     }
-    reads.n = 3;
+    reads.n = nrbp;
     ck_assert(chain_layout_from_walk(&l, slots[0], slots, 6, &reads));
-    ck_assert_uint_eq(l.fp_chain, 0x16);
+    ck_assert_uint_eq(l.fp_chain, fp_chain);
+    /* What the other frames left below their slots is no part of it. */
+    for (unsigned i = 0; i < 5; i++)
+        if (!(fp_chain >> i & 1))
+            stack[at[i] - 1] = 0x5eed;
     for (unsigned from = 1; from <= 2; from++) {
-        /* What frames 0 and 3 left below their slots is no part of it. */
-        stack[at[0] - 1] = 0x5eed;
-        stack[at[3] - 1] = 0x5eed;
         ck_assert(chain_layout_rest_matches(&l, slots[0], frames, from));
-        for (unsigned r = 0; r < 3; r++) {
+        for (unsigned r = 0; r < nrbp; r++) {
             unsigned i = by_rbp[r];
             stack[at[i] - 1] += W;        /* a saved rbp moved */
-            ck_assert(!chain_layout_rest_matches(&l, slots[0], frames,
-                                                 from));
+            /* Frame 0's is proved by the caller when from is 2. */
+            ck_assert(chain_layout_rest_matches(&l, slots[0], frames,
+                                                from) == (i < from - 1));
             stack[at[i] - 1] -= W;
         }
         for (unsigned i = from; i < 6; i++) {
@@ -176,6 +179,16 @@ START_TEST(test_layout_frame_pointer_runs)
         }
         ck_assert(chain_layout_rest_matches(&l, slots[0], frames, from));
     }
+}
+
+START_TEST(test_layout_frame_pointer_runs)
+{
+    /* From frame 1 no run (frame 0 used its rules), from 2 frames 2-3. */
+    check_frame_pointer_runs((const unsigned[]){ 1, 2, 4 }, 3, 0x16);
+    /* From frame 1 frames 1-2, from 2 frame 2; frame 4's rbp after. */
+    check_frame_pointer_runs((const unsigned[]){ 0, 1, 3 }, 3, 0x0b);
+    /* All of them: the run reaches the top. */
+    check_frame_pointer_runs((const unsigned[]){ 0, 1, 2, 3, 4 }, 5, 0x1f);
 }
 END_TEST
 
