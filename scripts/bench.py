@@ -293,13 +293,7 @@ class Bench:
         return worst, ok
 
     def run(self, only):
-        workloads = self.workloads()
-        if only:
-            unknown = set(only) - set(workloads)
-            if unknown:
-                sys.exit("bench: unknown workload(s): " +
-                         ", ".join(sorted(unknown)))
-            workloads = {k: v for k, v in workloads.items() if k in only}
+        workloads = select_workloads(self.workloads(), only, "bench")
         results = {}
         for name, argv in workloads.items():
             log("%s: %s" % (name, " ".join(argv)))
@@ -355,6 +349,18 @@ class Bench:
         summary["analyze_ok"] = analyze_ok
         summary["mtrace_trace_files"] = len(mtrace_files)
         return summary
+
+
+def select_workloads(workloads, only, who):
+    """workloads (name -> argv), only those named in `only` when given;
+    exits naming any unknown."""
+    if not only:
+        return workloads
+    unknown = set(only) - set(workloads)
+    if unknown:
+        sys.exit("%s: unknown workload(s): %s" % (who,
+                                                  ", ".join(sorted(unknown))))
+    return {k: v for k, v in workloads.items() if k in only}
 
 
 def strip_heaptrack_lines(output):

@@ -114,7 +114,7 @@ def trace_calls(analyzer, trace_files, program, env):
 
 class InstructionBench:
     def __init__(self, build, timeout):
-        bench = load_bench()
+        self.bench = bench = load_bench()
         self.runner = bench.Bench(build, quick=True, rounds=1,
                                   timeout=timeout)
         self.analyzer = self.runner.analyzer
@@ -171,14 +171,9 @@ class InstructionBench:
             os.unlink(path)
 
     def run(self, only):
-        workloads = {k: v for k, v in self.runner.workloads().items()
-                     if k not in SKIPPED}
-        if only:
-            unknown = set(only) - set(workloads)
-            if unknown:
-                sys.exit("bench-instr: unknown workload(s): " +
-                         ", ".join(sorted(unknown)))
-            workloads = {k: v for k, v in workloads.items() if k in only}
+        workloads = self.bench.select_workloads(
+            {k: v for k, v in self.runner.workloads().items()
+             if k not in SKIPPED}, only, "bench-instr")
         results = {}
         for name, argv in workloads.items():
             log("%s: %s" % (name, " ".join(argv)))
@@ -230,20 +225,21 @@ def main():
                         help="seconds before a run is killed")
     args = parser.parse_args()
     started = time.perf_counter()
-    bench = InstructionBench(args.build, args.timeout)
-    for path in (bench.runner.preload, bench.analyzer, bench.valgrind):
+    counter = InstructionBench(args.build, args.timeout)
+    for path in (counter.runner.preload, counter.analyzer,
+                 counter.valgrind):
         if not os.path.exists(path):
             sys.exit("bench-instr: %s is missing (`make bench-instr` "
                      "builds mtrace; scripts/install-deps.sh installs "
                      "valgrind)" % path)
-    identity = load_bench().build_identity(bench.runner.preload)
+    identity = counter.bench.build_identity(counter.runner.preload)
     try:
-        results = bench.run(args.only.split(",") if args.only else None)
+        results = counter.run(args.only.split(",") if args.only else None)
     except (RuntimeError, ValueError) as error:
         sys.exit("bench-instr: %s" % error)
     table = markdown(results, identity)
     sys.stdout.write(table)
-    with open(os.path.join(bench.runner.out, "instructions.md"), "w") as f:
+    with open(os.path.join(counter.runner.out, "instructions.md"), "w") as f:
         f.write(table)
     log("done in %.0f s" % (time.perf_counter() - started))
     return 0 if all(r["output_matches"] for r in results.values()) else 1
