@@ -264,10 +264,11 @@ class Bench:
         }
 
     def mtrace_files(self, name):
-        prefix = name + "."
+        """NAME.PID.trace, and NAME.PID.N.trace: a process that execs
+        keeps its pid, and the traces after its first take a number."""
+        pattern = re.compile(re.escape(name) + r"\.\d+(\.\d+)?\.trace$")
         return sorted(os.path.join(self.out, f) for f in os.listdir(self.out)
-                      if f.startswith(prefix) and f.endswith(".trace") and
-                      f[len(prefix):-len(".trace")].isdigit())
+                      if pattern.match(f))
 
     def remove_mtrace_files(self, name):
         for path in self.mtrace_files(name):

@@ -18,7 +18,6 @@ one instruction. The table goes to stdout and to DIR/bench/instructions.md.
 Standard library only; meant for Debian's /usr/bin/python3.
 """
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -27,19 +26,13 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
+# scripts/bench.py: its workloads, runner and build identity.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
 
 # Memory, not speed (see bench.py).
 SKIPPED = ("live-blocks",)
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_script", os.path.join(ROOT, "scripts", "bench.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def log(message):
@@ -114,17 +107,17 @@ def trace_calls(analyzer, trace_files, program, env):
 
 class InstructionBench:
     def __init__(self, build, timeout):
-        self.bench = bench = load_bench()
         self.runner = bench.Bench(build, quick=True, rounds=1,
                                   timeout=timeout)
         self.analyzer = self.runner.analyzer
-        # The programs get the same environment however this is started
-        # (make exports MAKEFLAGS, with ONLY= in it): a tracer whose work
-        # depends on where the stack starts then counts the same from one
-        # invocation to the next. VALGRIND_OPTS would change what
-        # callgrind writes.
-        self.runner.env = {k: os.environ[k] for k in ("PATH", "HOME")
-                           if k in os.environ}
+        # The programs get `make bench`'s environment (node reads
+        # NODE_EXTRA_CA_CERTS: here it more than quadruples its
+        # allocations), but not what make adds (MAKEFLAGS holds ONLY=):
+        # the same however this is started. VALGRIND_OPTS would change
+        # what callgrind writes.
+        for name in ("VALGRIND_OPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
+                     "MAKEOVERRIDES"):
+            self.runner.env.pop(name, None)
         # spawn_rss execs without a path search.
         self.valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
 
@@ -136,7 +129,6 @@ class InstructionBench:
         # counts, and LD_PRELOAD reaches the program through valgrind.
         wrapped = ([self.valgrind] + CALLGRIND_OPTIONS +
                    ["--callgrind-out-file=" + out] + argv)
-        self.remove_traces(name)
         try:
             r = self.runner.run_one(name, tool, wrapped)
             if r["status"] != 0 or r["timed_out"]:
@@ -149,29 +141,18 @@ class InstructionBench:
                 os.unlink(out)
         calls = None
         if tool == "mtrace":
-            calls = trace_calls(self.analyzer, self.trace_files(name),
-                                argv[0], self.runner.env)
+            # valgrind's launcher execs its tool in the same process,
+            # which then runs the program: its trace is the pid's second
+            # or third.
+            calls = trace_calls(self.analyzer, r["trace_files"], argv[0],
+                                self.runner.env)
         preload = os.path.realpath(self.runner.preload)
         inside = sum(count for obj, count in by_object.items()
                      if os.path.realpath(obj) == preload)
         return instructions, calls, r["output"], inside
 
-    def trace_files(self, name):
-        """The traces of the last run: valgrind's launcher execs its tool
-        in the same process, which then runs the program, so the program's
-        file is the pid's second or third (NAME.PID.N.trace), which
-        bench.py's own listing leaves out."""
-        pattern = re.compile(re.escape(name) + r"\.\d+(\.\d+)?\.trace$")
-        return sorted(os.path.join(self.runner.out, f)
-                      for f in os.listdir(self.runner.out)
-                      if pattern.match(f))
-
-    def remove_traces(self, name):
-        for path in self.trace_files(name):
-            os.unlink(path)
-
     def run(self, only):
-        workloads = self.bench.select_workloads(
+        workloads = bench.select_workloads(
             {k: v for k, v in self.runner.workloads().items()
              if k not in SKIPPED}, only, "bench-instr")
         results = {}
@@ -232,7 +213,7 @@ def main():
             sys.exit("bench-instr: %s is missing (`make bench-instr` "
                      "builds mtrace; scripts/install-deps.sh installs "
                      "valgrind)" % path)
-    identity = counter.bench.build_identity(counter.runner.preload)
+    identity = bench.build_identity(counter.runner.preload)
     try:
         results = counter.run(args.only.split(",") if args.only else None)
     except (RuntimeError, ValueError) as error:

@@ -10,8 +10,8 @@ packages="$packages python3 sqlite3 nodejs"
 packages="$packages libjemalloc-dev libtcmalloc-minimal4"
 # ... and one that loads CPython late, as PyInstaller's bootloader does.
 packages="$packages libpython3.11"
-# One of them runs a program under valgrind's callgrind, as make bench-instr
-# does.
+# ... and one runs a program under valgrind's callgrind, as make
+# bench-instr does.
 packages="$packages valgrind"
 # make fuzz and make check: clang with its libFuzzer and sanitizer runtimes.
 packages="$packages clang libclang-rt-dev"

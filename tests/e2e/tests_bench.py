@@ -15,12 +15,17 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import bench_report  # noqa: E402  (bench/bench_report.py)
 
 
-def _load_bench_script():
+def _load_script(name):
+    """scripts/NAME.py as a module of its own."""
     spec = importlib.util.spec_from_file_location(
-        "bench_script", os.path.join(ROOT, "scripts", "bench.py"))
+        name + "_script", os.path.join(ROOT, "scripts", name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load_bench_script():
+    return _load_script("bench")
 
 
 def _tool(median_s, cpu_ratio=1.0, rss_kib=1024, status=0, output_ok=True,
@@ -153,12 +158,7 @@ def bench_runs_leaksanitizer_preloaded_with_its_leak_check():
 
 
 def _load_instruction_bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_instructions",
-        os.path.join(ROOT, "scripts", "bench_instructions.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load_script("bench_instructions")
 
 
 @test
