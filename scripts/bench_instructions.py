@@ -110,11 +110,10 @@ class InstructionBench:
         self.runner = bench.Bench(build, quick=True, rounds=1,
                                   timeout=timeout)
         self.analyzer = self.runner.analyzer
-        # The programs get `make bench`'s environment (node reads
-        # NODE_EXTRA_CA_CERTS: here it more than quadruples its
-        # allocations), but not what make adds (MAKEFLAGS holds ONLY=):
-        # the same however this is started. VALGRIND_OPTS would change
-        # what callgrind writes.
+        # The programs get `make bench`'s environment (workload_environment),
+        # but not what make adds (MAKEFLAGS holds ONLY=): the same however
+        # this is started. VALGRIND_OPTS would change what callgrind
+        # writes.
         for name in ("VALGRIND_OPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
                      "MAKEOVERRIDES"):
             self.runner.env.pop(name, None)

@@ -128,6 +128,29 @@ def bench_shows_how_far_rounds_stray_from_the_median():
 
 
 @test
+def bench_workloads_run_without_settings_that_change_them():
+    bench = _load_bench_script()
+    env, dropped = bench.workload_environment({
+        "PATH": "/usr/bin", "HOME": "/root", "LANG": "C.UTF-8",
+        "LD_PRELOAD": "/x/libmtrace.so", "MTRACE_OUT": "/tmp/t",
+        "NODE_EXTRA_CA_CERTS": "/etc/ssl/certs/ca-certificates.crt",
+        "NODE_OPTIONS": "--max-old-space-size=64", "PYTHONMALLOC": "malloc",
+        "PYTHONDEVMODE": "1", "PYTHONTRACEMALLOC": "5",
+        "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
+        "MALLOC_ARENA_MAX": "1", "MALLOC_CHECK_": "3",
+        "PYTHONUNBUFFERED": "1", "NODE_PATH": "/opt/lib",
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"})
+    eq(env, {"PATH": "/usr/bin", "HOME": "/root", "LANG": "C.UTF-8",
+             "PYTHONUNBUFFERED": "1", "NODE_PATH": "/opt/lib",
+             "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
+       "what the workloads see")
+    eq(dropped, ["GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_CHECK_",
+                 "NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "PYTHONDEVMODE",
+                 "PYTHONMALLOC", "PYTHONTRACEMALLOC"],
+       "what is left out, named (the tracer's own variables are not)")
+
+
+@test
 def bench_runs_leaksanitizer_preloaded_with_its_leak_check():
     bench = _load_bench_script()
     lsan = bench.find_lsan()
