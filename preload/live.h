@@ -1,7 +1,9 @@
 /*
  * live.h - the live-block table: pointer -> {size, site, birth}, for every
- * block the program holds. Split into LIVE_SHARDS shards by pointer hash,
- * each with its own lock, so that threads rarely meet; memory from mmap.
+ * block the program holds. Split into LIVE_SHARDS shards, each with its
+ * own lock, by the hash of the pointer's 1 MiB granule: a thread working
+ * in its own arena keeps to a few shards, which other threads rarely
+ * touch (live.c says why); memory from mmap.
  *
  * At most 32 bytes a live block, slack included, above a floor of two
  * pages per shard. An entry is packed into 16 bytes: the pointer (16-byte
@@ -65,12 +67,21 @@ bool live_insert(uintptr_t ptr, uint64_t size, uint32_t site,
                  uint64_t birth_ns, struct live_block *replaced,
                  bool *stored);
 
-/* Starts loading the part of the table where ptr's entry goes: called
- * as soon as the allocator returns, its miss overlaps the stack lookup
- * instead of following it. Even a table that fits the L2 cache misses
- * there next to a program's own working set (node: 42% of the allocation
- * path's samples waited on that load). */
-void live_prefetch(uintptr_t ptr);
+/* The same, given live_hash(ptr). */
+bool live_insert_hashed(uint64_t hash, uintptr_t ptr, uint64_t size,
+                        uint32_t site, uint64_t birth_ns,
+                        struct live_block *replaced, bool *stored);
+
+/* ptr's place in the table, for the two calls below: about fifteen
+ * instructions that the allocation path need not spend twice. */
+uint64_t live_hash(uintptr_t ptr);
+
+/* Starts loading the part of the table where the entry of the pointer
+ * with this hash goes: called as soon as the allocator returns, its miss
+ * overlaps the stack lookup instead of following it. Even a table that
+ * fits the L2 cache misses there next to a program's own working set
+ * (node: 42% of the allocation path's samples waited on that load). */
+void live_prefetch(uint64_t hash);
 
 /* Removes ptr; true and its entry in *out when it was present. */
 bool live_remove(uintptr_t ptr, struct live_block *out);

@@ -176,6 +176,7 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
      * unless that hands the nursery over. */
     struct nursery_slot *young =
         nursery_on ? nursery_slot_of((uintptr_t)ptr) : NULL;
+    uint64_t hash = 0;
 
     /* The table slot the block (or the one it pushes out of the nursery)
      * goes to: its miss overlaps the stack lookup. */
@@ -184,9 +185,9 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
          * clearing the slot (then the prefetch is only useless). */
         uintptr_t key = __atomic_load_n(&young->key, __ATOMIC_RELAXED);
         if (key)
-            live_prefetch(~key);
+            live_prefetch(live_hash(~key));
     } else {
-        live_prefetch((uintptr_t)ptr);
+        live_prefetch(hash = live_hash((uintptr_t)ptr));
     }
     if (!(site = site_of_alloc(entry_slot, kind)))
         return;
@@ -209,10 +210,12 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         after_counting(now);
         return;
     }
+    if (young)          /* the nursery was handed over meanwhile */
+        hash = live_hash((uintptr_t)ptr);
     /* A block already at this address was freed where we could not see
      * it (inside the guard): count that free now. */
-    if (unlikely(live_insert((uintptr_t)ptr, size, site->id, now, &replaced,
-                             &stored)))
+    if (unlikely(live_insert_hashed(hash, (uintptr_t)ptr, size, site->id,
+                                    now, &replaced, &stored)))
         record_release(&replaced);
     if (unlikely(!stored))
         return;

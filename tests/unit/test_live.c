@@ -251,41 +251,50 @@ END_TEST
 /* Each shard grows by at most 1.5x when 3/4 full, so its load stays in
  * [1/2, 3/4] and it costs at most 32 bytes a block past its first pages.
  * Inserts until every shard grew twice past that floor, from whatever size
- * earlier tests left it at. */
+ * earlier tests left it at (the shards of the few granules they filled
+ * are large): 48 bytes apart in each of 512 granules in turn, a shard
+ * holding whole granules, skipping granules whose shard is done. */
 START_TEST(test_growth_keeps_load_between_half_and_three_quarters)
 {
-    enum { FLOOR_SLOTS = 512, MAX_INSERTS = 4000000 };
+    enum { FLOOR_SLOTS = 512, MAX_INSERTS = 4000000, GRANULES = 512 };
     size_t last_slots[LIVE_SHARDS], grown[LIVE_SHARDS] = { 0 };
     size_t bytes = 0, count = 0, shards_done = 0, n = 0;
-    uintptr_t base = 0x410000000000ull;
     struct live_block out, replaced;
+    uintptr_t *ptrs = malloc(MAX_INSERTS * sizeof *ptrs);
     bool stored;
 
+    EXPECT(ptrs);
     for (unsigned s = 0; s < LIVE_SHARDS; s++) {
         struct live_shard_usage u;
         live_shard_usage(s, &u);
         last_slots[s] = u.slots;
     }
-    for (; shards_done < LIVE_SHARDS && n < MAX_INSERTS; n++) {
-        struct live_shard_usage u;
-        size_t home;
-        unsigned s = live_shard_of(base + n * 48, &home);
-        EXPECT(!live_insert(base + n * 48, 24, 1, 0, &replaced, &stored));
-        EXPECT(stored);
-        live_shard_usage(s, &u);
-        EXPECT_LE(u.count * 4, u.slots * 3);
-        if (u.slots == last_slots[s])
-            continue;
-        if (last_slots[s] >= FLOOR_SLOTS) {
-            /* Grown just before this insert, at 3/4 of the old size. */
-            EXPECT(u.slots > last_slots[s]);
-            EXPECT_LE(u.slots * 2, last_slots[s] * 3);
-            EXPECT_GE((u.count - 1) * 2, u.slots);   /* 32 bytes a block */
-            if (++grown[s] == 2)
-                shards_done++;
+    for (uintptr_t at = 0; shards_done < LIVE_SHARDS && at < (1 << 20);
+         at += 48)
+        for (uintptr_t g = 0; g < GRANULES && n < MAX_INSERTS; g++) {
+            uintptr_t p = 0x410000000000ull + (g << 20) + at;
+            struct live_shard_usage u;
+            size_t home;
+            unsigned s = live_shard_of(p, &home);
+            if (grown[s] >= 2)
+                continue;
+            EXPECT(!live_insert(p, 24, 1, 0, &replaced, &stored));
+            EXPECT(stored);
+            ptrs[n++] = p;
+            live_shard_usage(s, &u);
+            EXPECT_LE(u.count * 4, u.slots * 3);
+            if (u.slots == last_slots[s])
+                continue;
+            if (last_slots[s] >= FLOOR_SLOTS) {
+                /* Grown just before this insert, at 3/4 of the old size. */
+                EXPECT(u.slots > last_slots[s]);
+                EXPECT_LE(u.slots * 2, last_slots[s] * 3);
+                EXPECT_GE((u.count - 1) * 2, u.slots); /* 32 bytes a block */
+                if (++grown[s] == 2)
+                    shards_done++;
+            }
+            last_slots[s] = u.slots;
         }
-        last_slots[s] = u.slots;
-    }
     EXPECT_EQ(shards_done, LIVE_SHARDS);
     /* Packed tables only: side tables earlier tests emptied keep pages. */
     for (unsigned s = 0; s < LIVE_SHARDS; s++) {
@@ -295,8 +304,9 @@ START_TEST(test_growth_keeps_load_between_half_and_three_quarters)
         count += u.count;
     }
     EXPECT_LE(bytes, count * 32);
-    for (uintptr_t i = 0; i < n; i++)
-        EXPECT(live_remove(base + i * 48, &out));
+    for (size_t i = 0; i < n; i++)
+        EXPECT(live_remove(ptrs[i], &out));
+    free(ptrs);
 }
 END_TEST
 
@@ -525,19 +535,28 @@ START_TEST(test_random_operations_match_model)
 }
 END_TEST
 
-/* Threads on their own pointers, sharing shards and their locks. */
+/* Threads on their own pointers, sharing shards and their locks: the
+ * pointers interleave, 16 bytes apart, so that every shard a thread uses
+ * is every other's too (a shard holds whole 1 MiB granules). */
 enum { THREADS = 4, THREAD_OPS = 100000, THREAD_POOL = 5000 };
+#define THREAD_BASE 0x650000000000ull
+
+static uintptr_t thread_pointer(uintptr_t t, size_t c)
+{
+    return THREAD_BASE + (c * THREADS + t) * 16 * 3 +
+           (c % 4 == 0 ? 8 : 0);                   /* 1/4 odd */
+}
 
 static void *thread_churn(void *arg)
 {
-    uintptr_t base = (uintptr_t)arg;
+    uintptr_t t = (uintptr_t)arg;
     struct expected *model = calloc(THREAD_POOL, sizeof *model);
-    uint64_t rng = base | 1;
+    uint64_t rng = (t + 1) * 0x9E3779B97F4A7C15ull;
     EXPECT(model);
     for (size_t op = 0; op < THREAD_OPS; op++) {
         uint64_t r = xorshift(&rng);
         size_t c = (size_t)(r % THREAD_POOL);
-        uintptr_t p = base + c * 16 + (c % 4 == 0 ? 8 : 0);  /* 1/4 odd */
+        uintptr_t p = thread_pointer(t, c);
         if (model[c].present || (r >> 32) % 3 == 0)
             remove_checked(p, &model[c]);
         else
@@ -545,7 +564,7 @@ static void *thread_churn(void *arg)
                            (uint32_t)c, op, &model[c]);
     }
     for (size_t c = 0; c < THREAD_POOL; c++)
-        remove_checked(base + c * 16 + (c % 4 == 0 ? 8 : 0), &model[c]);
+        remove_checked(thread_pointer(t, c), &model[c]);
     free(model);
     return NULL;
 }
@@ -553,13 +572,86 @@ static void *thread_churn(void *arg)
 START_TEST(test_threads_share_shards)
 {
     pthread_t threads[THREADS];
-    size_t before = live_count();
+    size_t before = live_count(), home;
+    /* All four pools lie in one granule, so in one shard. */
+    EXPECT_EQ(live_shard_of(thread_pointer(0, 0), &home),
+              live_shard_of(thread_pointer(THREADS - 1, THREAD_POOL - 1),
+                            &home));
+    EXPECT_EQ((thread_pointer(0, 0) >> 20),
+              (thread_pointer(THREADS - 1, THREAD_POOL - 1) >> 20));
     for (uintptr_t t = 0; t < THREADS; t++)
         EXPECT_EQ(pthread_create(&threads[t], NULL, thread_churn,
-                                 (void *)(0x650000000000ull + (t << 32))), 0);
+                                 (void *)t), 0);
     for (unsigned t = 0; t < THREADS; t++)
         pthread_join(threads[t], NULL);
     EXPECT_EQ(live_count(), before);
+}
+END_TEST
+
+/* A shard holds whole 1 MiB granules, so that a thread working in its
+ * arena's few granules keeps to a few shards (live.c); granules side by
+ * side go to different shards, and every shard gets its share. */
+START_TEST(test_shard_follows_the_granule)
+{
+    enum { GRANULES = 64 * 64 };
+    unsigned per_shard[LIVE_SHARDS] = { 0 }, least = GRANULES, most = 0;
+    uintptr_t base = 0x7f0000000000ull;
+    size_t home;
+    for (uintptr_t g = 0; g < GRANULES; g++) {
+        uintptr_t granule = base + (g << 20);
+        unsigned shard = live_shard_of(granule, &home);
+        EXPECT_EQ(live_shard_of(granule + (1 << 20) - 16, &home), shard);
+        EXPECT_EQ(live_shard_of(granule + 0x5a5a0, &home), shard);
+        per_shard[shard]++;
+        if (g > 0)
+            EXPECT(shard != live_shard_of(granule - (1 << 20), &home));
+    }
+    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
+        least = per_shard[s] < least ? per_shard[s] : least;
+        most = per_shard[s] > most ? per_shard[s] : most;
+    }
+    /* 64 each on average. */
+    EXPECT_GE(least, 48);
+    EXPECT_LE(most, 80);
+}
+END_TEST
+
+/* Whatever shard and home a packed pointer gets, live_for_each hands it
+ * back unchanged: the hash is one-to-one over 16-byte aligned pointers
+ * below 2^47, the granule's bits and the region's alike. */
+static void collect_cb(const struct live_block *b, void *arg)
+{
+    uintptr_t *seen = arg;
+    for (size_t i = 1; i <= seen[0]; i++)
+        if (seen[i] == b->ptr)
+            seen[i] = 0;
+}
+
+START_TEST(test_every_pointer_bit_survives_the_hash)
+{
+    enum { N = 47 - 4 + 3 };
+    uintptr_t ptrs[N], seen[N + 1];
+    struct live_block out, replaced;
+    bool stored;
+    size_t n = 0;
+    /* One bit at a time from bit 4 to 46, and three with many bits. */
+    for (unsigned bit = 4; bit < 47; bit++)
+        ptrs[n++] = (uintptr_t)1 << bit;
+    ptrs[n++] = (UINT64_C(1) << 47) - 16;
+    ptrs[n++] = 0x555555555550ull;
+    ptrs[n++] = 0x2aaaaaaaaaa0ull;
+    for (size_t i = 0; i < N; i++) {
+        EXPECT(!live_insert(ptrs[i], 8, 3, 0, &replaced, &stored));
+        EXPECT(stored);
+    }
+    seen[0] = N;
+    for (size_t i = 0; i < N; i++)
+        seen[i + 1] = ptrs[i];
+    live_for_each(collect_cb, seen, false);
+    for (size_t i = 1; i <= N; i++)
+        EXPECT_EQ(seen[i], 0);
+    for (size_t i = 0; i < N; i++)
+        EXPECT(live_remove(ptrs[i], &out) && out.ptr == ptrs[i]);
 }
 END_TEST
 
@@ -580,6 +672,8 @@ Suite *live_suite(void)
     tcase_add_test(tc, test_for_each_visits_every_block);
     tcase_add_test(tc, test_random_operations_match_model);
     tcase_add_test(tc, test_threads_share_shards);
+    tcase_add_test(tc, test_shard_follows_the_granule);
+    tcase_add_test(tc, test_every_pointer_bit_survives_the_hash);
     suite_add_tcase(s, tc);
     return s;
 }
