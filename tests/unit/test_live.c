@@ -536,7 +536,7 @@ START_TEST(test_random_operations_match_model)
 END_TEST
 
 /* Threads on their own pointers, sharing shards and their locks: the
- * pointers interleave, 16 bytes apart, so that every shard a thread uses
+ * pointers interleave, 48 bytes apart, so that every shard a thread uses
  * is every other's too (a shard holds whole 1 MiB granules). */
 enum { THREADS = 4, THREAD_OPS = 100000, THREAD_POOL = 5000 };
 #define THREAD_BASE 0x650000000000ull
