@@ -21,7 +21,11 @@ _Static_assert(LIVE_SHARDS == 1u << LIVE_SHARD_BITS, "shard bits");
  * way (medians of 7 interleaved rounds; native 0.55 s) while the two vCPUs
  * were slow to share lines, and 3% less in quieter rounds. 64 KiB granules
  * gained nothing there: a thread's live blocks spread over too many. The
- * price is a second multiplication, about 7 instructions an operation.
+ * price is a second multiplication, about 7 instructions an operation,
+ * and, for a single thread with few blocks, fuller tables: they no longer
+ * sit nearly alone in 64 floor-sized ones (alloc_churn 5000000 1: CPU
+ * time 1.53x -> 1.57x native; growing small tables at half load instead
+ * did not win it back).
  *
  * The remainder, 37 bits, is k's 128-byte region (k >> 3) times
  * REGION_MUL mod 2^34, then k's low 3 bits (where in the region). It
