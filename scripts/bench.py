@@ -100,15 +100,20 @@ def log(message):
 WORKLOAD_ALTERING = ("NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "PYTHONMALLOC",
                      "PYTHONDEVMODE", "PYTHONTRACEMALLOC", "GLIBC_TUNABLES")
 WORKLOAD_ALTERING_PREFIXES = ("MALLOC_",)   # glibc's MALLOC_ARENA_MAX ...
+# How the bench itself was started, left out without a word: make's own
+# (MAKEFLAGS holds ONLY=), so that the workloads see the same environment
+# whether run through make or not.
+HOW_STARTED = ("LD_PRELOAD", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
+               "MAKEOVERRIDES")
 
 
 def workload_environment(environ):
     """(the environment the workloads run in, the names left out of it):
     no tracer inherited from the shell that started us, nothing that
-    changes a workload."""
+    changes a workload, nothing make added."""
     env, dropped = {}, []
     for name, value in environ.items():
-        if name == "LD_PRELOAD" or name.startswith("MTRACE_"):
+        if name in HOW_STARTED or name.startswith("MTRACE_"):
             continue
         if (name in WORKLOAD_ALTERING or
                 name.startswith(WORKLOAD_ALTERING_PREFIXES)):

@@ -110,13 +110,9 @@ class InstructionBench:
         self.runner = bench.Bench(build, quick=True, rounds=1,
                                   timeout=timeout)
         self.analyzer = self.runner.analyzer
-        # The programs get `make bench`'s environment (workload_environment),
-        # but not what make adds (MAKEFLAGS holds ONLY=): the same however
-        # this is started. VALGRIND_OPTS would change what callgrind
-        # writes.
-        for name in ("VALGRIND_OPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
-                     "MAKEOVERRIDES"):
-            self.runner.env.pop(name, None)
+        # The programs get `make bench`'s environment (workload_environment)
+        # but for VALGRIND_OPTS, which would change what callgrind writes.
+        self.runner.env.pop("VALGRIND_OPTS", None)
         # spawn_rss execs without a path search.
         self.valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
 

@@ -139,6 +139,8 @@ def bench_workloads_run_without_settings_that_change_them():
         "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
         "MALLOC_ARENA_MAX": "1", "MALLOC_CHECK_": "3",
         "PYTHONUNBUFFERED": "1", "NODE_PATH": "/opt/lib",
+        "MAKEFLAGS": " -- ONLY=node", "MAKELEVEL": "1", "MFLAGS": "",
+        "MAKEOVERRIDES": "${-*-command-variables-*-}",
         "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"})
     eq(env, {"PATH": "/usr/bin", "HOME": "/root", "LANG": "C.UTF-8",
              "PYTHONUNBUFFERED": "1", "NODE_PATH": "/opt/lib",
@@ -147,7 +149,7 @@ def bench_workloads_run_without_settings_that_change_them():
     eq(dropped, ["GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_CHECK_",
                  "NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "PYTHONDEVMODE",
                  "PYTHONMALLOC", "PYTHONTRACEMALLOC"],
-       "what is left out, named (the tracer's own variables are not)")
+       "what is left out, named (the tracer's own and make's are not)")
 
 
 @test
