@@ -16,6 +16,7 @@
     X(model_suite) \
     X(json_write_suite) \
     X(live_suite) \
+    X(live_layout_suite) \
     X(mmap_ranges_suite) \
     X(range_set_suite) \
     X(sites_suite) \

@@ -1,18 +1,14 @@
-/* test_live.c - the live-block table: insert, remove, replace, growth by
- * 1.5x, deletion keeping every other entry findable (clusters wrapping
- * past a table's end, entries far from home), packed entries and their
- * exact side table, random operations against a reference model. */
+/* test_live.c - the live-block table's operations: insert, remove,
+ * replace, growth with deletion, packed entries and their exact side
+ * table, random operations against a reference model, threads sharing a
+ * shard (the layout: test_live_layout.c). */
 #include "suites.h"
 #include "expect.h"
-#include "live.h"
+#include "live_fixtures.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-#define BIRTH_ROUNDED(ns) ((ns) & ~(LIVE_BIRTH_UNIT_NS - 1))
-#define PACKED_SIZE_LIMIT (UINT64_C(1) << 20)   /* live.c packs below */
-#define SIZE_CLAMPED(size) ((size) > LIVE_SIZE_MAX ? LIVE_SIZE_MAX : (size))
 
 static size_t count_cb_calls;
 
@@ -21,69 +17,6 @@ static void count_cb(const struct live_block *b, void *arg)
     (void)b;
     (void)arg;
     count_cb_calls++;
-}
-
-static uint64_t xorshift(uint64_t *state)
-{
-    uint64_t x = *state ^ *state << 13;
-    x ^= x >> 7;
-    return *state = x ^ x << 17;
-}
-
-/* What the table should hold for one pointer. */
-struct expected {
-    bool present;
-    uint64_t size, birth;
-    uint32_t site;
-};
-
-static struct expected expect(uint64_t size, uint32_t site, uint64_t birth)
-{
-    return (struct expected){ true, SIZE_CLAMPED(size), BIRTH_ROUNDED(birth),
-                              site & 0xFFFFFF };
-}
-
-static void assert_block(const struct live_block *b, uintptr_t ptr,
-                         const struct expected *e)
-{
-    EXPECT_EQ(b->ptr, ptr);
-    EXPECT_EQ(live_block_size(b), e->size);
-    EXPECT_EQ(live_block_site(b), e->site);
-    EXPECT_EQ(b->birth_ns, e->birth);
-}
-
-/* Inserts and checks what was replaced against the model entry. */
-static void insert_checked(uintptr_t ptr, uint64_t size, uint32_t site,
-                           uint64_t birth, struct expected *model)
-{
-    struct live_block replaced;
-    bool stored = false;
-    bool found = live_insert(ptr, size, site, birth, &replaced, &stored);
-    EXPECT(stored);
-    EXPECT_EQ(found, model->present);
-    if (found)
-        assert_block(&replaced, ptr, model);
-    *model = expect(size, site, birth);
-}
-
-static void remove_checked(uintptr_t ptr, struct expected *model)
-{
-    struct live_block out;
-    bool found = live_remove(ptr, &out);
-    EXPECT_EQ(found, model->present);
-    if (found)
-        assert_block(&out, ptr, model);
-    model->present = false;
-}
-
-/* A lookup that leaves the table as it was: putting the entry back in its
- * own place returns it as replaced. */
-static void lookup_checked(uintptr_t ptr, struct expected *model)
-{
-    if (model->present)
-        insert_checked(ptr, model->size, model->site, model->birth, model);
-    else
-        remove_checked(ptr, model);
 }
 
 static size_t overflow_total(void)
@@ -97,8 +30,6 @@ static size_t overflow_total(void)
     return n;
 }
 
-/* The table is global (and shared by all tests under CK_FORK=no): every
- * test uses its own address range and removes what it inserted. */
 START_TEST(test_insert_remove_roundtrip)
 {
     struct expected model = { 0 };
@@ -248,166 +179,6 @@ START_TEST(test_many_blocks_grow_and_delete)
 }
 END_TEST
 
-/* Each shard grows by at most 1.5x when 3/4 full, so its load stays in
- * [1/2, 3/4] and it costs at most 32 bytes a block past its first pages.
- * Inserts until every shard grew twice past that floor, from whatever size
- * earlier tests left it at (the shards of the few granules they filled
- * are large): 48 bytes apart in each of 512 granules in turn, a shard
- * holding whole granules, skipping granules whose shard is done. */
-START_TEST(test_growth_keeps_load_between_half_and_three_quarters)
-{
-    enum { FLOOR_SLOTS = 512, MAX_INSERTS = 4000000, GRANULES = 512 };
-    size_t last_slots[LIVE_SHARDS], grown[LIVE_SHARDS] = { 0 };
-    size_t bytes = 0, count = 0, shards_done = 0, n = 0;
-    struct live_block out, replaced;
-    uintptr_t *ptrs = malloc(MAX_INSERTS * sizeof *ptrs);
-    bool stored;
-
-    EXPECT(ptrs);
-    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
-        struct live_shard_usage u;
-        live_shard_usage(s, &u);
-        last_slots[s] = u.slots;
-    }
-    for (uintptr_t at = 0; shards_done < LIVE_SHARDS && at < (1 << 20);
-         at += 48)
-        for (uintptr_t g = 0; g < GRANULES && n < MAX_INSERTS; g++) {
-            uintptr_t p = 0x410000000000ull + (g << 20) + at;
-            struct live_shard_usage u;
-            size_t home;
-            unsigned s = live_shard_of(p, &home);
-            if (grown[s] >= 2)
-                continue;
-            EXPECT(!live_insert(p, 24, 1, 0, &replaced, &stored));
-            EXPECT(stored);
-            ptrs[n++] = p;
-            live_shard_usage(s, &u);
-            EXPECT_LE(u.count * 4, u.slots * 3);
-            if (u.slots == last_slots[s])
-                continue;
-            if (last_slots[s] >= FLOOR_SLOTS) {
-                /* Grown just before this insert, at 3/4 of the old size. */
-                EXPECT(u.slots > last_slots[s]);
-                EXPECT_LE(u.slots * 2, last_slots[s] * 3);
-                EXPECT_GE((u.count - 1) * 2, u.slots); /* 32 bytes a block */
-                if (++grown[s] == 2)
-                    shards_done++;
-            }
-            last_slots[s] = u.slots;
-        }
-    EXPECT_EQ(shards_done, LIVE_SHARDS);
-    /* Packed tables only: side tables earlier tests emptied keep pages. */
-    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
-        struct live_shard_usage u;
-        live_shard_usage(s, &u);
-        bytes += u.slots * 16;
-        count += u.count;
-    }
-    EXPECT_LE(bytes, count * 32);
-    for (size_t i = 0; i < n; i++)
-        EXPECT(live_remove(ptrs[i], &out));
-    free(ptrs);
-}
-END_TEST
-
-/* Fills ptrs with pointers of base's shard whose home slots lie at the
- * given offsets from the end of its table (-1: the last slot, 0: the
- * first), after making sure the shard has a table. Returns its slots. */
-static size_t pick_by_home(uintptr_t base, const long *offsets, size_t k,
-                           uintptr_t *ptrs)
-{
-    struct expected probe = { 0 };
-    struct live_shard_usage u;
-    size_t home, found = 0, n;
-    unsigned shard = live_shard_of(base, &home);
-    bool *taken = calloc(k, sizeof *taken);
-
-    insert_checked(base, 16, 1, 0, &probe);
-    remove_checked(base, &probe);
-    live_shard_usage(shard, &u);
-    EXPECT(taken && u.count == 0);
-    n = u.slots;
-    for (uintptr_t c = 1; found < k && c < 400000000; c++) {
-        if (live_shard_of(base + c * 16, &home) != shard)
-            continue;
-        for (size_t i = 0; i < k; i++)
-            if (!taken[i] && (size_t)((long)n + offsets[i]) % n == home) {
-                ptrs[i] = base + c * 16;
-                taken[i] = true;
-                found++;
-                break;
-            }
-    }
-    EXPECT_EQ(found, k);
-    free(taken);
-    return n;
-}
-
-/* Inserts the k pointers in random order and removes them in another,
- * looking up every other one after each removal; `rounds` times. */
-static void churn_cluster(const uintptr_t *ptrs, size_t k, size_t nslots,
-                          unsigned rounds)
-{
-    struct expected *model = calloc(k, sizeof *model);
-    size_t *order = calloc(k, sizeof *order), home;
-    unsigned shard = live_shard_of(ptrs[0], &home);
-    uint64_t rng = 0x1234567;
-    struct live_shard_usage u;
-    EXPECT(model && order);
-    for (unsigned round = 0; round < rounds; round++) {
-        for (size_t i = 0; i < k; i++)
-            order[i] = i;
-        for (size_t i = k - 1; i > 0; i--) {      /* Fisher-Yates */
-            size_t j = xorshift(&rng) % (i + 1), t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        for (size_t i = 0; i < k; i++)
-            insert_checked(ptrs[order[i]], order[i] + 1, round,
-                           i * LIVE_BIRTH_UNIT_NS, &model[order[i]]);
-        live_shard_usage(shard, &u);
-        EXPECT(u.count == k && u.slots == nslots);   /* no growth */
-        for (size_t i = 0; i < k; i++)
-            lookup_checked(ptrs[i], &model[i]);
-        for (size_t i = 0; i < k; i++) {
-            size_t victim = order[(i * 7 + round) % k];
-            while (!model[victim].present)
-                victim = (victim + 1) % k;
-            remove_checked(ptrs[victim], &model[victim]);
-            for (size_t j = 0; j < k; j++)
-                lookup_checked(ptrs[j], &model[j]);
-        }
-    }
-    free(model);
-    free(order);
-}
-
-/* A cluster over the end of a shard's table: homes in its last three
- * slots and its first two. */
-START_TEST(test_wraparound_deletion)
-{
-    static const long offsets[] = { -3, -2, -2, -2, -1, -1, 0, 0, 1 };
-    enum { K = sizeof offsets / sizeof offsets[0] };
-    uintptr_t ptrs[K];
-    churn_cluster(ptrs, K, pick_by_home(0x420000000000ull, offsets, K, ptrs),
-                  200);
-}
-END_TEST
-
-/* 150 entries homed in 8 slots around the end of a table: some sit more
- * than 126 slots from home, beyond what an entry's probe field counts. */
-START_TEST(test_entries_far_from_home)
-{
-    enum { K = 150 };
-    long offsets[K];
-    uintptr_t ptrs[K];
-    for (size_t i = 0; i < K; i++)
-        offsets[i] = (long)(i % 8) - 4;
-    churn_cluster(ptrs, K, pick_by_home(0x430000000000ull, offsets, K, ptrs),
-                  3);
-}
-END_TEST
-
 START_TEST(test_for_each_visits_every_block)
 {
     struct live_block out, replaced;
@@ -451,7 +222,7 @@ static uint64_t table_mix(void)
 
 static uintptr_t pool_pointer(size_t i, uint64_t *rng)
 {
-    uintptr_t dense = 0x600000000000ull, r = xorshift(rng);
+    uintptr_t dense = 0x600000000000ull, r = live_xorshift(rng);
     switch (i % 8) {
     case 0: case 1: case 2:                  /* close together: clusters */
         return dense + (i / 8 * 3 + i % 8) * 16;
@@ -502,12 +273,12 @@ START_TEST(test_random_operations_match_model)
         remove_checked(pool[i], &model[i]);
 
     for (size_t op = 1; op <= OPS; op++) {
-        uint64_t r = xorshift(&rng);
+        uint64_t r = live_xorshift(&rng);
         size_t c = (size_t)(r % POOL);
         unsigned what = (unsigned)(r >> 32) % 10;
         bool was = model[c].present;
         if (what < 5) {
-            uint64_t r2 = xorshift(&rng), r3 = xorshift(&rng);
+            uint64_t r2 = live_xorshift(&rng), r3 = live_xorshift(&rng);
             insert_checked(pool[c], random_size(r2), (uint32_t)(r3 >> 20),
                            random_birth(r3), &model[c]);
         } else if (what < 9) {
@@ -554,7 +325,7 @@ static void *thread_churn(void *arg)
     uint64_t rng = (t + 1) * 0x9E3779B97F4A7C15ull;
     EXPECT(model);
     for (size_t op = 0; op < THREAD_OPS; op++) {
-        uint64_t r = xorshift(&rng);
+        uint64_t r = live_xorshift(&rng);
         size_t c = (size_t)(r % THREAD_POOL);
         uintptr_t p = thread_pointer(t, c);
         if (model[c].present || (r >> 32) % 3 == 0)
@@ -588,73 +359,6 @@ START_TEST(test_threads_share_shards)
 }
 END_TEST
 
-/* A shard holds whole 1 MiB granules, so that a thread working in its
- * arena's few granules keeps to a few shards (live.c); granules side by
- * side go to different shards, and every shard gets its share. */
-START_TEST(test_shard_follows_the_granule)
-{
-    enum { GRANULES = 64 * 64 };
-    unsigned per_shard[LIVE_SHARDS] = { 0 }, least = GRANULES, most = 0;
-    uintptr_t base = 0x7f0000000000ull;
-    size_t home;
-    for (uintptr_t g = 0; g < GRANULES; g++) {
-        uintptr_t granule = base + (g << 20);
-        unsigned shard = live_shard_of(granule, &home);
-        EXPECT_EQ(live_shard_of(granule + (1 << 20) - 16, &home), shard);
-        EXPECT_EQ(live_shard_of(granule + 0x5a5a0, &home), shard);
-        per_shard[shard]++;
-        if (g > 0)
-            EXPECT(shard != live_shard_of(granule - (1 << 20), &home));
-    }
-    for (unsigned s = 0; s < LIVE_SHARDS; s++) {
-        least = per_shard[s] < least ? per_shard[s] : least;
-        most = per_shard[s] > most ? per_shard[s] : most;
-    }
-    /* 64 each on average. */
-    EXPECT_GE(least, 48);
-    EXPECT_LE(most, 80);
-}
-END_TEST
-
-/* Whatever shard and home a packed pointer gets, live_for_each hands it
- * back unchanged: the hash is one-to-one over 16-byte aligned pointers
- * below 2^47, the granule's bits and the region's alike. */
-static void collect_cb(const struct live_block *b, void *arg)
-{
-    uintptr_t *seen = arg;
-    for (size_t i = 1; i <= seen[0]; i++)
-        if (seen[i] == b->ptr)
-            seen[i] = 0;
-}
-
-START_TEST(test_every_pointer_bit_survives_the_hash)
-{
-    enum { N = 47 - 4 + 3 };
-    uintptr_t ptrs[N], seen[N + 1];
-    struct live_block out, replaced;
-    bool stored;
-    size_t n = 0;
-    /* One bit at a time from bit 4 to 46, and three with many bits. */
-    for (unsigned bit = 4; bit < 47; bit++)
-        ptrs[n++] = (uintptr_t)1 << bit;
-    ptrs[n++] = (UINT64_C(1) << 47) - 16;
-    ptrs[n++] = 0x555555555550ull;
-    ptrs[n++] = 0x2aaaaaaaaaa0ull;
-    for (size_t i = 0; i < N; i++) {
-        EXPECT(!live_insert(ptrs[i], 8, 3, 0, &replaced, &stored));
-        EXPECT(stored);
-    }
-    seen[0] = N;
-    for (size_t i = 0; i < N; i++)
-        seen[i + 1] = ptrs[i];
-    live_for_each(collect_cb, seen, false);
-    for (size_t i = 1; i <= N; i++)
-        EXPECT_EQ(seen[i], 0);
-    for (size_t i = 0; i < N; i++)
-        EXPECT(live_remove(ptrs[i], &out) && out.ptr == ptrs[i]);
-}
-END_TEST
-
 Suite *live_suite(void)
 {
     Suite *s = suite_create("live");
@@ -666,14 +370,9 @@ Suite *live_suite(void)
     tcase_add_test(tc, test_odd_pointers_never_match);
     tcase_add_test(tc, test_replace_reports_old_entry);
     tcase_add_test(tc, test_many_blocks_grow_and_delete);
-    tcase_add_test(tc, test_growth_keeps_load_between_half_and_three_quarters);
-    tcase_add_test(tc, test_wraparound_deletion);
-    tcase_add_test(tc, test_entries_far_from_home);
     tcase_add_test(tc, test_for_each_visits_every_block);
     tcase_add_test(tc, test_random_operations_match_model);
     tcase_add_test(tc, test_threads_share_shards);
-    tcase_add_test(tc, test_shard_follows_the_granule);
-    tcase_add_test(tc, test_every_pointer_bit_survives_the_hash);
     suite_add_tcase(s, tc);
     return s;
 }
