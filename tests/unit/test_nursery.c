@@ -1,8 +1,9 @@
 /* test_nursery.c - the nursery (preload/nursery.h): entries come back as
  * the live table would give them, no slot holds a block's address as it
- * is, walks with and without emptying, slots spread over addresses a page
- * apart, the review that rests the nursery and wakes it, and a thread
- * arriving unannounced waiting for the owner to leave it. */
+ * is, walks with and without emptying, slots that follow the heap's
+ * order and spread over addresses a page or a power of two apart, the
+ * review that rests the nursery and wakes it, and a thread arriving
+ * unannounced waiting for the owner to leave it. */
 #include "suites.h"
 #include "nursery.h"
 
@@ -103,8 +104,9 @@ END_TEST
 
 START_TEST(test_page_apart_addresses_spread)
 {
-    bool used[NURSERY_SLOTS] = { false };
+    static bool used[NURSERY_SLOTS];
     unsigned distinct = 0;
+    memset(used, 0, sizeof used);
     for (uintptr_t i = 0; i < NURSERY_SLOTS; i++) {
         size_t at = (size_t)(nursery_slot_of(0x560000000000 + i * 4096) -
                              nursery);
@@ -112,8 +114,35 @@ START_TEST(test_page_apart_addresses_spread)
         distinct += !used[at];
         used[at] = true;
     }
-    /* Random placement would give about 81 of 128. */
-    ck_assert_uint_ge(distinct, 64);
+    /* Random placement would give about 63% of the slots. */
+    ck_assert_uint_ge(distinct, NURSERY_SLOTS / 2);
+}
+END_TEST
+
+/* Neighbours in the heap are neighbours here (a line holds the slots of
+ * blocks allocated one after the other), and windows a power of two apart
+ * from 256 KiB up do not pile into one slot. */
+START_TEST(test_neighbours_share_lines_and_windows_spread)
+{
+    static bool used[NURSERY_SLOTS];
+    /* 0x2e010 into its 256 KiB window: the next 64 chunks are too. */
+    uintptr_t base = 0x55d4c0a2e010;
+    unsigned distinct = 0;
+    for (uintptr_t i = 1; i < 64; i++)
+        ck_assert_int_eq(nursery_slot_of(base + 16 * i) -
+                             nursery_slot_of(base + 16 * (i - 1)),
+                         1);
+    /* Odd multiples, so that no address comes twice: 799 of them. */
+    memset(used, 0, sizeof used);
+    for (unsigned shift = 18; shift < 47; shift++)
+        for (uintptr_t k = 1; k < 64 && k << shift >> 47 == 0; k += 2) {
+            size_t at = (size_t)(nursery_slot_of(base + (k << shift)) -
+                                 nursery);
+            distinct += !used[at];
+            used[at] = true;
+        }
+    /* Random placement would give about 780. */
+    ck_assert_uint_ge(distinct, 760);
 }
 END_TEST
 
@@ -188,6 +217,7 @@ Suite *nursery_suite(void)
     tcase_add_test(tc, test_no_slot_holds_a_raw_address);
     tcase_add_test(tc, test_walks_with_and_without_emptying);
     tcase_add_test(tc, test_page_apart_addresses_spread);
+    tcase_add_test(tc, test_neighbours_share_lines_and_windows_spread);
     tcase_add_test(tc, test_review_rests_and_wakes);
     tcase_add_test(tc, test_a_new_thread_waits_for_the_owner_to_leave);
     suite_add_tcase(s, tc);
