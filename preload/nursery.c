@@ -34,7 +34,7 @@ enum nursery_change nursery_review(void)
     if (!nursery_mine)
         return NURSERY_KEEP;
     if (nursery_on) {
-        if (hits >= NURSERY_WINDOW / 2)
+        if (hits >= NURSERY_KEEP_HITS)
             return NURSERY_KEEP;
         nursery_on = false;
         windows_rested = 0;

@@ -153,11 +153,11 @@ START_TEST(test_review_rests_and_wakes)
     ck_assert_int_eq(nursery_review(), NURSERY_KEEP);   /* not the owner */
     nursery_adopt();
     ck_assert(nursery_mine && nursery_on);
-    nursery_hits = NURSERY_WINDOW / 2;
+    nursery_hits = NURSERY_KEEP_HITS;
     ck_assert_int_eq(nursery_review(), NURSERY_KEEP);
     ck_assert(nursery_on);
     ck_assert_uint_eq(nursery_hits, 0);
-    nursery_hits = NURSERY_WINDOW / 2 - 1;
+    nursery_hits = NURSERY_KEEP_HITS - 1;
     ck_assert_int_eq(nursery_review(), NURSERY_STOP);
     ck_assert(!nursery_on && nursery_mine);
     for (unsigned i = 1; i < NURSERY_REST_WINDOWS; i++)
