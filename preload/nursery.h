@@ -2,13 +2,14 @@
  * nursery.h - the newest blocks of a process that runs one thread, held in
  * a direct-mapped table in front of the live table (live.h). Most blocks
  * die young: of the blocks freed, this share was still in a nursery of
- * 16,384 slots (replayed with an LD_PRELOAD shim; 128 slots in brackets):
- * sqlite3 100% (83%), cc1 99.8% (89%), the C++ containers of `make bench`
- * 88% (32%), alloc_churn 91% (5%), python3 88% (33%). A block freed while
- * here never touches the live table, whose insert and remove each take a
- * shard lock (a locked instruction), probe and shift a run of slots, and
- * miss the cache on its slot; a block that lives longer moves there when
- * a newer one needs its slot.
+ * 32,768 slots (replayed with an LD_PRELOAD shim; 16,384 slots, then 128,
+ * in brackets): sqlite3 100% (100%, 83%), cc1 99.9% (99.8%, 89%), the C++
+ * containers of `make bench` 96% (88%, 32%), alloc_churn 95% (91%, 5%),
+ * python3 93% (88%, 33%). A block freed while here never touches the live
+ * table, whose insert and remove each take a shard lock (a locked
+ * instruction), probe and shift a run of slots, and miss the cache on its
+ * slot; a block that lives longer moves there when a newer one needs its
+ * slot.
  *
  * The nursery has no lock on the way: only the thread that owns it
  * (nursery_mine) uses it, and only while the process has one thread. Our
@@ -33,13 +34,17 @@
  * (callgrind, a program mixing pairs freed at once with a ring of 60,000
  * blocks, the nursery held on or off).
  *
- * A slot comes from the block's address bits 4 to 17, not a hash of them
- * all: blocks allocated one after the other sit side by
- * side here as in the heap, so their slots share cache lines, and the
- * 384 KiB of slots cost the cache little more than the heap itself does.
- * Hashed, the same slots took 1.389x native CPU time on `cxx_containers
- * 170` against 1.284x (median of 11 interleaved rounds). The window's
- * hash, added, spreads blocks that lie a multiple of 256 KiB apart.
+ * A slot comes from the block's address bits 4 to 18, not a hash of them
+ * all: blocks allocated one after the other sit side by side here as in
+ * the heap, so their slots share cache lines, and the 768 KiB of slots
+ * (as much as the heap spans, at most) cost the cache little more than
+ * the heap itself does. CPU time against native on `cxx_containers 170`,
+ * medians of 11 to 15 interleaved rounds: 1.441x with 128 hashed slots
+ * (resting), 1.389x with 16,384 hashed, 1.284x with 16,384 placed by
+ * address; then, in another run, 1.389x, 1.362x and 1.317x with 8,192,
+ * 16,384 and 32,768 placed by address: more blocks found here outweigh
+ * the larger footprint. The window's hash, added, spreads blocks that lie
+ * a multiple of 512 KiB apart.
  *
  * A slot holds the pointer complemented: the reachability scan reads all
  * of the process's writable memory, ours included, and must not find the
@@ -55,7 +60,7 @@
 #include "live.h"
 #include "spinlock.h"
 
-#define NURSERY_BITS 14
+#define NURSERY_BITS 15
 #define NURSERY_SLOTS (1u << NURSERY_BITS)
 
 struct nursery_slot {
@@ -103,7 +108,7 @@ void nursery_adopt(void);
 enum nursery_change { NURSERY_KEEP, NURSERY_STOP, NURSERY_START };
 enum nursery_change nursery_review(void);
 
-/* Where ptr's entry goes: its 16-byte chunk in a 256 KiB window, moved on
+/* Where ptr's entry goes: its 16-byte chunk in a 512 KiB window, moved on
  * by a hash of the window. */
 static inline struct nursery_slot *nursery_slot_of(uintptr_t ptr)
 {

@@ -8,10 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define KEPT 40000
+#define KEPT 100000
 #define LEAKED 100
 #define SHORT_PAIRS 200000
-#define RING 40000
+#define RING 100000
 #define RING_TURNS 100000
 #define HANDED 50
 #define FORKED 20
@@ -50,8 +50,8 @@ int main(void)
     for (int i = 0; i < KEPT; i++)
         kept[i] = keep_long();
     short_lived();
-    /* Every free here finds a block 40,000 allocations old, beyond the
-     * nursery's 16,384 slots: the nursery rests, and wakes for the
+    /* Every free here finds a block 100,000 allocations old, beyond the
+     * nursery's 32,768 slots: the nursery rests, and wakes for the
      * short-lived blocks after. */
     for (int i = 0; i < RING; i++)
         ring[i] = churn_long();
