@@ -44,17 +44,21 @@ count_alloc(struct site *site, uint64_t size)
     sites_count_alloc(site, size, shared);
 }
 
+static inline __attribute__((always_inline)) void
+release_from_site(struct site *site, uint64_t size)
+{
+    bool shared = counters_shared();
+    counter_sub(&global_bytes.live, size, shared);
+    sites_count_free(site, size, shared);
+}
+
 /* Inlined into free: one call fewer on every free. */
 __attribute__((always_inline)) inline void
 record_release(const struct live_block *block)
 {
     struct site *site = sites_by_id(live_block_site(block));
-    uint64_t size = live_block_size(block);
-    bool shared = counters_shared();
-    if (!site)
-        return;
-    counter_sub(&global_bytes.live, size, shared);
-    sites_count_free(site, size, shared);
+    if (site)
+        release_from_site(site, live_block_size(block));
 }
 
 /* A block moving from the nursery to the live table. One the table cannot
@@ -173,6 +177,24 @@ after_counting(uint64_t now)
     snapshot_if_due(now);
 }
 
+/* Inside the nursery's bracket: the block into its slot, the one there
+ * out, to the live table or, at the same address (freed where we could
+ * not see it), counted as freed. */
+static inline __attribute__((always_inline)) void
+keep_young(struct nursery_slot *young, uintptr_t ptr, uint64_t size,
+           struct site *site, uint64_t now)
+{
+    struct live_block older;
+    bool occupied = young->key != 0;
+    if (occupied)
+        nursery_unpack(young, &older);
+    nursery_put(young, ptr, size, site, now);
+    if (occupied && older.ptr == ptr)
+        record_release(&older);
+    else if (occupied)
+        record_move_to_table(&older);
+}
+
 void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
 {
     struct live_block replaced;
@@ -202,20 +224,23 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         size = LIVE_SIZE_MAX;
     now = clock_tracer_ns() - tracer_origin_ns;
     if (young && nursery_enter()) {
-        struct live_block older;
-        bool occupied = young->key != 0;
-        if (occupied)
+        if (likely(nursery_fits(size, now))) {
+            keep_young(young, (uintptr_t)ptr, size, site, now);
+            count_alloc(site, size);
+            nursery_leave();
+            after_counting(now);
+            return;
+        }
+        /* Too large for a slot: to the table, but first the same
+         * address's young entry (freed where we could not see it), which
+         * would otherwise stand for the block at its free. */
+        if (unlikely(nursery_holds(young, (uintptr_t)ptr))) {
+            struct live_block older;
             nursery_unpack(young, &older);
-        nursery_put(young, (uintptr_t)ptr, size, site->id, now);
-        /* The same address: freed where we could not see it. */
-        if (occupied && older.ptr == (uintptr_t)ptr)
+            nursery_clear(young);
             record_release(&older);
-        else if (occupied)
-            record_move_to_table(&older);
-        count_alloc(site, size);
+        }
         nursery_leave();
-        after_counting(now);
-        return;
     }
     if (young)          /* the nursery was handed over meanwhile */
         hash = live_hash((uintptr_t)ptr);
@@ -269,22 +294,27 @@ static void review_nursery(void)
         empty_nursery();
 }
 
-/* Takes ptr's entry out of the nursery or the live table. */
-static inline __attribute__((always_inline)) bool
-take_block(uintptr_t ptr, struct live_block *out)
+/* ptr's slot, if the nursery holds it: then the caller takes what it
+ * needs, clears the slot and leaves (nursery_leave). */
+static inline __attribute__((always_inline)) struct nursery_slot *
+find_young(uintptr_t ptr)
 {
-    if (nursery_enter()) {
-        struct nursery_slot *young = nursery_slot_of(ptr);
-        bool here = nursery_holds(young, ptr);
-        if (here) {
-            nursery_unpack(young, out);
-            nursery_clear(young);
-            nursery_hits++;
-        }
-        nursery_leave();
-        if (here)
-            return true;
+    struct nursery_slot *young;
+    if (!nursery_enter())
+        return NULL;
+    young = nursery_slot_of(ptr);
+    if (nursery_holds(young, ptr)) {
+        nursery_hits++;
+        return young;
     }
+    nursery_leave();
+    return NULL;
+}
+
+/* Takes ptr's entry out of the live table. */
+static inline __attribute__((always_inline)) bool
+take_old(uintptr_t ptr, struct live_block *out)
+{
     if (likely(live_remove(ptr, out)))
         return true;
     if (unlikely(!tracer_thread_known) &&
@@ -295,12 +325,36 @@ take_block(uintptr_t ptr, struct live_block *out)
     return false;
 }
 
+/* Takes ptr's entry out of the nursery or the live table. */
+static inline __attribute__((always_inline)) bool
+take_block(uintptr_t ptr, struct live_block *out)
+{
+    struct nursery_slot *young = find_young(ptr);
+    if (young) {
+        nursery_unpack(young, out);
+        nursery_clear(young);
+        nursery_leave();
+        return true;
+    }
+    return take_old(ptr, out);
+}
+
 bool record_free(void *ptr)
 {
+    struct nursery_slot *young = find_young((uintptr_t)ptr);
     struct live_block block;
-    if (!take_block((uintptr_t)ptr, &block))
+    if (young) {
+        /* The site from the slot: no trip through the site index. */
+        struct site *site = nursery_site(young);
+        uint64_t size = nursery_size(young);
+        nursery_clear(young);
+        nursery_leave();
+        release_from_site(site, size);
+    } else if (take_old((uintptr_t)ptr, &block)) {
+        record_release(&block);
+    } else {
         return false;
-    record_release(&block);
+    }
     if (unlikely(tracer_pristine))
         tracer_pristine = false;
     if (unlikely(++frees_since_clock_check >= FREES_PER_CLOCK_CHECK)) {

@@ -452,9 +452,9 @@ def snapshot_signal_writes_a_complete_copy_and_the_program_runs_on():
 @test
 def young_blocks_exact_through_the_nursery():
     """Blocks freed young, blocks that outlive the nursery, a phase that
-    rests it and one that wakes it, young blocks freed by a thread started
-    after them, and a fork child freeing young blocks it inherited: every
-    count exact (preload/nursery.h)."""
+    rests it and one that wakes it, blocks too large for its slots, young
+    blocks freed by a thread started after them, and a fork child freeing
+    young blocks it inherited: every count exact (preload/nursery.h)."""
     prog = compile_prog("young_blocks")
     run = Run([prog])
     try:
@@ -472,7 +472,8 @@ def young_blocks_exact_through_the_nursery():
            (100, 4800, 100000), "keep_long: 100 of 100,000 leaked")
         for function, allocs in (("churn_short", 400000),
                                  ("churn_long", 200000),
-                                 ("young_handoff", 50), ("before_fork", 20)):
+                                 ("young_handoff", 50), ("before_fork", 20),
+                                 ("too_large", 4)):
             eq(collapsed_cost(trace, "allocs", function), allocs,
                "allocations in " + function)
             eq(sites_calling(parent, function), [],
@@ -486,6 +487,9 @@ def young_blocks_exact_through_the_nursery():
            "fork child freed 10 of its 20 inherited young blocks")
         eq(live_site(child, "churn_long")["live_blocks"], 100000,
            "fork child: the ring, live")
+        huge = live_site(child, "too_large")
+        eq((huge["live_blocks"], huge["live_bytes"], huge["allocs"]),
+           (2, 2 * (17 << 20), 4), "fork child: 2 of 4 blocks of 17 MiB")
     finally:
         run.cleanup()
 

@@ -21,26 +21,39 @@ static void empty_nursery(void)
     memset(nursery, 0, sizeof nursery);
 }
 
+/* Sites stand in for interned ones: the nursery only keeps the pointer
+ * and reads the id. */
+static struct site site_a = { .id = 0x234567 }, site_b = { .id = 1 };
+
 START_TEST(test_put_and_unpack_as_the_live_table_keeps_them)
 {
     uintptr_t ptr = 0x55550000a010;
     struct nursery_slot *slot = nursery_slot_of(ptr);
     struct live_block out;
+    uint64_t late = (UINT64_C(1) << NURSERY_BIRTH_NS_BITS) - 1;
 
     empty_nursery();
     ck_assert(!nursery_holds(slot, ptr));
-    nursery_put(slot, ptr, 4096, 0x1234567, 3 * LIVE_BIRTH_UNIT_NS + 999);
+    nursery_put(slot, ptr, 4096, &site_a, 3 * LIVE_BIRTH_UNIT_NS + 999);
     ck_assert(nursery_holds(slot, ptr));
     ck_assert(!nursery_holds(slot, ptr + 16));
+    ck_assert_ptr_eq(nursery_site(slot), &site_a);
+    ck_assert_uint_eq(nursery_size(slot), 4096);
     nursery_unpack(slot, &out);
     ck_assert_uint_eq(out.ptr, ptr);
     ck_assert_uint_eq(live_block_size(&out), 4096);
-    /* Site ids keep their low 24 bits, births round down: as live.h. */
     ck_assert_uint_eq(live_block_site(&out), 0x234567);
+    /* Births round down, as live.h keeps them. */
     ck_assert_uint_eq(out.birth_ns, 3 * LIVE_BIRTH_UNIT_NS);
-    nursery_put(slot, ptr, LIVE_SIZE_MAX + 5, 1, 0);
+    /* The largest size and the latest birth a slot keeps. */
+    ck_assert(nursery_fits(NURSERY_SIZE_LIMIT - 1, late));
+    ck_assert(!nursery_fits(NURSERY_SIZE_LIMIT, 0));
+    ck_assert(!nursery_fits(1, late + 1));
+    nursery_put(slot, ptr, NURSERY_SIZE_LIMIT - 1, &site_b, late);
     nursery_unpack(slot, &out);
-    ck_assert_uint_eq(live_block_size(&out), LIVE_SIZE_MAX);
+    ck_assert_uint_eq(live_block_size(&out), NURSERY_SIZE_LIMIT - 1);
+    ck_assert_uint_eq(live_block_site(&out), 1);
+    ck_assert_uint_eq(out.birth_ns, late & ~(LIVE_BIRTH_UNIT_NS - 1));
     nursery_clear(slot);
     ck_assert(!nursery_holds(slot, ptr));
     ck_assert_uint_eq(nursery_count(), 0);
@@ -53,7 +66,7 @@ START_TEST(test_no_slot_holds_a_raw_address)
      * would make every young block look reachable. */
     uintptr_t ptr = 0x7f0012345670, word;
     empty_nursery();
-    nursery_put(nursery_slot_of(ptr), ptr, 32, 7, 0);
+    nursery_put(nursery_slot_of(ptr), ptr, 32, &site_b, 0);
     for (size_t at = 0; at < sizeof nursery; at += sizeof word) {
         memcpy(&word, (const char *)nursery + at, sizeof word);
         ck_assert_uint_ne(word, ptr);
@@ -80,15 +93,20 @@ START_TEST(test_walks_with_and_without_emptying)
     struct walk w = { 0, 0, 0 };
     unsigned n = 0;
     empty_nursery();
-    /* Addresses 16 bytes apart: in a 128-slot nursery some share a slot,
-     * and the later one takes it. */
-    for (uintptr_t p = 0x100000; p < 0x100000 + 64 * 16; p += 16) {
+    /* Neighbours take neighbouring slots; the last address shares the
+     * first one's slot, and takes it. */
+    uintptr_t first = 0x100000, shared = first + 16;
+    while (nursery_slot_of(shared) != nursery_slot_of(first))
+        shared += 16;
+    for (uintptr_t p = first; p < first + 64 * 16; p += 16) {
         struct nursery_slot *slot = nursery_slot_of(p);
         n += slot->key == 0;
-        nursery_put(slot, p, 10, 1, 0);
+        nursery_put(slot, p, 10, &site_b, 0);
     }
+    nursery_put(nursery_slot_of(shared), shared, 10, &site_b, 0);
+    ck_assert(nursery_holds(nursery_slot_of(first), shared));
     ck_assert_uint_eq(nursery_count(), n);
-    ck_assert_uint_ge(n, 40);
+    ck_assert_uint_eq(n, 64);
     nursery_for_each(walk_cb, &w, false);
     ck_assert_uint_eq(w.calls, n);
     ck_assert_uint_eq(w.bytes, 10 * n);

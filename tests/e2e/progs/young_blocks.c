@@ -1,7 +1,8 @@
 /* The nursery's ground truth (preload/nursery.h): blocks that die young,
  * blocks that outlive it, a phase that makes it rest and one that wakes
- * it, young blocks freed by a thread created after them, and a fork child
- * freeing young blocks it inherited. Prints its pid and its child's. */
+ * it, blocks too large for a slot, young blocks freed by a thread created
+ * after them, and a fork child freeing young blocks it inherited. Prints
+ * its pid and its child's. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +16,21 @@
 #define RING_TURNS 100000
 #define HANDED 50
 #define FORKED 20
+#define HUGE 4
+#define HUGE_SIZE (17u << 20)      /* above a slot's 16 MiB */
 
-static void *kept[KEPT], *ring[RING], *handed[HANDED], *forked[FORKED];
+static void *kept[KEPT], *ring[RING], *handed[HANDED], *forked[FORKED],
+    *huge[HUGE];
 
 __attribute__((noinline)) static void *keep_long(void) { return malloc(48); }
 __attribute__((noinline)) static void *churn_short(void) { return malloc(32); }
 __attribute__((noinline)) static void *churn_long(void) { return malloc(64); }
 __attribute__((noinline)) static void *young_handoff(void) { return malloc(24); }
 __attribute__((noinline)) static void *before_fork(void) { return malloc(40); }
+__attribute__((noinline)) static void *too_large(void)
+{
+    return malloc(HUGE_SIZE);
+}
 
 static void short_lived(void)
 {
@@ -61,6 +69,11 @@ int main(void)
     }
     short_lived();
 
+    for (int i = 0; i < HUGE; i++)
+        huge[i] = too_large();
+    for (int i = 0; i < HUGE; i += 2)
+        free(huge[i]);
+
     for (int i = 0; i < FORKED; i++)
         forked[i] = before_fork();
     fflush(stdout);
@@ -80,6 +93,8 @@ int main(void)
     pthread_create(&t, NULL, free_handed, NULL);
     pthread_join(t, NULL);
 
+    for (int i = 1; i < HUGE; i += 2)
+        free(huge[i]);
     for (int i = 0; i < RING; i++)
         free(ring[i]);
     for (int i = LEAKED; i < KEPT; i++)
