@@ -1,15 +1,14 @@
 /*
  * nursery.h - the newest blocks of a process that runs one thread, held in
  * a direct-mapped table in front of the live table (live.h). Most blocks
- * die young: of the blocks freed, this share was still in a nursery of
- * 32,768 slots (replayed with an LD_PRELOAD shim; 16,384 slots, then 128,
- * in brackets): sqlite3 100% (100%, 83%), cc1 99.9% (99.8%, 89%), the C++
- * containers of `make bench` 96% (88%, 32%), alloc_churn 95% (91%, 5%),
- * python3 93% (88%, 33%). A block freed while here never touches the live
- * table, whose insert and remove each take a shard lock (a locked
- * instruction), probe and shift a run of slots, and miss the cache on its
- * slot; a block that lives longer moves there when a newer one needs its
- * slot.
+ * die young: of the blocks freed, this share was still in the nursery
+ * (replayed with an LD_PRELOAD shim; 128 hashed slots, as before, in
+ * brackets): sqlite3 100% (83%), cc1 99.9% (89%), the C++ containers of
+ * `make bench` 100% (32%), alloc_churn 96% (5%), python3 93% (33%). A
+ * block freed while here never touches the live table, whose insert and
+ * remove each take a shard lock (a locked instruction), probe and shift a
+ * run of slots, and miss the cache on its slot; a block that lives longer
+ * moves there when a newer one needs its slot.
  *
  * The nursery has no lock on the way: only the thread that owns it
  * (nursery_mine) uses it, and only while the process has one thread. Our
@@ -34,17 +33,24 @@
  * (callgrind, a program mixing pairs freed at once with a ring of 60,000
  * blocks, the nursery held on or off).
  *
- * A slot comes from the block's address bits 4 to 18, not a hash of them
- * all: blocks allocated one after the other sit side by side here as in
- * the heap, so their slots share cache lines, and the 768 KiB of slots
- * (as much as the heap spans, at most) cost the cache little more than
- * the heap itself does. CPU time against native on `cxx_containers 170`,
- * medians of 11 to 15 interleaved rounds: 1.441x with 128 hashed slots
- * (resting), 1.389x with 16,384 hashed, 1.284x with 16,384 placed by
- * address; then, in another run, 1.389x, 1.362x and 1.317x with 8,192,
- * 16,384 and 32,768 placed by address: more blocks found here outweigh
- * the larger footprint. The window's hash, added, spreads blocks that lie
- * a multiple of 512 KiB apart.
+ * A slot is the block's 32-byte chunk modulo a megabyte (address bits 5
+ * to 19), not a hash: a megabyte of heap, wherever it starts, takes every
+ * slot once, so a heap's young blocks never push each other out until
+ * they span more, and blocks allocated one after the other sit side by
+ * side, their slots sharing cache lines; the 768 KiB of slots cost the
+ * cache little more than the heap itself does (a program touches only as
+ * many as its heap spans). CPU time against native on `cxx_containers
+ * 170`, medians of 11 to 21 interleaved rounds, one comparison a line:
+ *   128 slots hashed (resting) 1.441x; 16,384 hashed 1.389x; 16,384 by
+ *     16-byte chunk, 256 KiB windows folded together 1.284x
+ *   by 16-byte chunk, 8,192 / 16,384 / 32,768 slots, windows each moved
+ *     by a hash: 1.389x / 1.362x / 1.317x
+ *   32,768 slots, 512 KiB windows moved by a hash / one megabyte of
+ *     32-byte chunks 1.274x / 1.231x: hashed windows overlapped, and 16-
+ *     byte chunks left every other slot empty, as glibc never hands out
+ *     blocks closer than 32 bytes.
+ * Blocks a multiple of a megabyte apart share a slot: as they are that
+ * large, or sparse, few are young together.
  *
  * A slot holds the pointer complemented: the reachability scan reads all
  * of the process's writable memory, ours included, and must not find the
@@ -63,6 +69,8 @@
 
 #define NURSERY_BITS 15
 #define NURSERY_SLOTS (1u << NURSERY_BITS)
+/* glibc's chunks take 32 bytes at least. */
+#define NURSERY_CHUNK_SHIFT 5
 
 /* A slot keeps sizes below 2^24 and births below 2^56 ns (2.28 years),
  * in one word; other blocks go to the live table. */
@@ -122,13 +130,10 @@ void nursery_adopt(void);
 enum nursery_change { NURSERY_KEEP, NURSERY_STOP, NURSERY_START };
 enum nursery_change nursery_review(void);
 
-/* Where ptr's entry goes: its 16-byte chunk in a 512 KiB window, moved on
- * by a hash of the window. */
+/* Where ptr's entry goes: its 32-byte chunk, modulo a megabyte. */
 static inline struct nursery_slot *nursery_slot_of(uintptr_t ptr)
 {
-    uint64_t chunk = (uint64_t)ptr >> 4, window = chunk >> NURSERY_BITS;
-    return &nursery[(chunk + (window * 0x9E3779B97F4A7C15ull >>
-                              (64 - NURSERY_BITS))) &
+    return &nursery[(uint64_t)ptr >> NURSERY_CHUNK_SHIFT &
                     (NURSERY_SLOTS - 1)];
 }
 

@@ -1,9 +1,9 @@
 /* test_nursery.c - the nursery (preload/nursery.h): entries come back as
  * the live table would give them, no slot holds a block's address as it
- * is, walks with and without emptying, slots that follow the heap's
- * order and spread over addresses a page or a power of two apart, the
- * review that rests the nursery and wakes it, and a thread arriving
- * unannounced waiting for the owner to leave it. */
+ * is, walks with and without emptying, slots that take a megabyte of
+ * the heap one-to-one and in order, the review that rests the nursery and
+ * wakes it, and a thread arriving unannounced waiting for the owner to
+ * leave it. */
 #include "suites.h"
 #include "nursery.h"
 
@@ -95,10 +95,10 @@ START_TEST(test_walks_with_and_without_emptying)
     empty_nursery();
     /* Neighbours take neighbouring slots; the last address shares the
      * first one's slot, and takes it. */
-    uintptr_t first = 0x100000, shared = first + 16;
+    uintptr_t first = 0x100000, shared = first + 32;
     while (nursery_slot_of(shared) != nursery_slot_of(first))
-        shared += 16;
-    for (uintptr_t p = first; p < first + 64 * 16; p += 16) {
+        shared += 32;
+    for (uintptr_t p = first; p < first + 64 * 32; p += 32) {
         struct nursery_slot *slot = nursery_slot_of(p);
         n += slot->key == 0;
         nursery_put(slot, p, 10, &site_b, 0);
@@ -120,47 +120,30 @@ START_TEST(test_walks_with_and_without_emptying)
 }
 END_TEST
 
-START_TEST(test_page_apart_addresses_spread)
+/* Any megabyte of 32-byte chunks, wherever it starts, takes every slot
+ * once, in the heap's order (a line holds the slots of blocks allocated
+ * one after the other): a heap's young blocks never push each other out
+ * until they span more. Addresses a megabyte apart share a slot. */
+START_TEST(test_a_megabyte_takes_every_slot_in_order)
 {
     static bool used[NURSERY_SLOTS];
+    uintptr_t base = 0x55d4c0a2e010, span = (uintptr_t)NURSERY_SLOTS << 5;
     unsigned distinct = 0;
     memset(used, 0, sizeof used);
-    for (uintptr_t i = 0; i < NURSERY_SLOTS; i++) {
-        size_t at = (size_t)(nursery_slot_of(0x560000000000 + i * 4096) -
-                             nursery);
+    for (uintptr_t p = base; p < base + span; p += 32) {
+        size_t at = (size_t)(nursery_slot_of(p) - nursery);
         ck_assert_uint_lt(at, NURSERY_SLOTS);
         distinct += !used[at];
         used[at] = true;
+        if (p > base && at > 0)
+            ck_assert_uint_eq(at, (size_t)(nursery_slot_of(p - 32) -
+                                           nursery) + 1);
     }
-    /* Random placement would give about 63% of the slots. */
-    ck_assert_uint_ge(distinct, NURSERY_SLOTS / 2);
-}
-END_TEST
-
-/* Neighbours in the heap are neighbours here (a line holds the slots of
- * blocks allocated one after the other), and windows a power of two apart
- * from 512 KiB up do not pile into one slot. */
-START_TEST(test_neighbours_share_lines_and_windows_spread)
-{
-    static bool used[NURSERY_SLOTS];
-    /* 0x2e010 into its 512 KiB window: the next 64 chunks are too. */
-    uintptr_t base = 0x55d4c0a2e010;
-    unsigned distinct = 0;
-    for (uintptr_t i = 1; i < 64; i++)
-        ck_assert_int_eq(nursery_slot_of(base + 16 * i) -
-                             nursery_slot_of(base + 16 * (i - 1)),
-                         1);
-    /* Odd multiples, so that no address comes twice: 767 of them. */
-    memset(used, 0, sizeof used);
-    for (unsigned shift = 19; shift < 47; shift++)
-        for (uintptr_t k = 1; k < 64 && k << shift >> 47 == 0; k += 2) {
-            size_t at = (size_t)(nursery_slot_of(base + (k << shift)) -
-                                 nursery);
-            distinct += !used[at];
-            used[at] = true;
-        }
-    /* Random placement would give about 758. */
-    ck_assert_uint_ge(distinct, 740);
+    ck_assert_uint_eq(distinct, NURSERY_SLOTS);
+    ck_assert_uint_eq(span, 1u << 20);
+    ck_assert_ptr_eq(nursery_slot_of(base + span), nursery_slot_of(base));
+    /* Blocks 16 bytes apart, which glibc never hands out, share one. */
+    ck_assert_ptr_eq(nursery_slot_of(base - 16), nursery_slot_of(base));
 }
 END_TEST
 
@@ -234,8 +217,7 @@ Suite *nursery_suite(void)
     tcase_add_test(tc, test_put_and_unpack_as_the_live_table_keeps_them);
     tcase_add_test(tc, test_no_slot_holds_a_raw_address);
     tcase_add_test(tc, test_walks_with_and_without_emptying);
-    tcase_add_test(tc, test_page_apart_addresses_spread);
-    tcase_add_test(tc, test_neighbours_share_lines_and_windows_spread);
+    tcase_add_test(tc, test_a_megabyte_takes_every_slot_in_order);
     tcase_add_test(tc, test_review_rests_and_wakes);
     tcase_add_test(tc, test_a_new_thread_waits_for_the_owner_to_leave);
     suite_add_tcase(s, tc);
