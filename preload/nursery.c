@@ -15,7 +15,7 @@ spinlock_t nursery_lock;
 static int barrier_command;
 __thread bool nursery_mine;
 __thread bool nursery_on;
-__thread unsigned nursery_hits;
+__thread unsigned nursery_hits, nursery_evictions;
 static __thread unsigned windows_rested;
 
 void nursery_adopt(void)
@@ -24,17 +24,19 @@ void nursery_adopt(void)
     nursery_mine = true;
     nursery_on = true;
     nursery_hits = 0;
+    nursery_evictions = 0;
     windows_rested = 0;
 }
 
 enum nursery_change nursery_review(void)
 {
-    unsigned hits = nursery_hits;
+    unsigned hits = nursery_hits, evictions = nursery_evictions;
     nursery_hits = 0;
+    nursery_evictions = 0;
     if (!nursery_mine)
         return NURSERY_KEEP;
     if (nursery_on) {
-        if (hits >= NURSERY_KEEP_HITS)
+        if (evictions <= NURSERY_EVICTIONS_PER_HIT * hits)
             return NURSERY_KEEP;
         nursery_on = false;
         windows_rested = 0;

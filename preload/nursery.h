@@ -25,13 +25,16 @@
  * nursery.
  *
  * A program whose blocks mostly outlive the nursery pays for it on every
- * call and gains little: its owner reviews the share of frees found here
- * every NURSERY_WINDOW frees, rests the nursery when under a quarter, and
- * tries it again after NURSERY_REST_WINDOWS windows. A quarter is where it
- * starts to pay, in instructions: a malloc/free pair that misses it costs
- * 57 more than with the nursery resting, one that finds it 236 fewer
- * (callgrind, a program mixing pairs freed at once with a ring of 60,000
- * blocks, the nursery held on or off).
+ * call and gains little. A block leaves it freed (a hit) or pushed out to
+ * the live table by a newer one; its owner rests the nursery when more
+ * than four are pushed out for each hit, and tries it again after
+ * NURSERY_REST_WINDOWS windows. That is where it stops paying, in
+ * instructions: a malloc/free pair that misses it costs 57 more than with
+ * the nursery resting, one that finds it 236 fewer (callgrind, a program
+ * mixing pairs freed at once with a ring of 60,000 blocks, the nursery
+ * held on or off). The owner reviews every NURSERY_WINDOW frees and every
+ * NURSERY_WINDOW blocks pushed out, so that a program that only
+ * allocates, building a large structure, rests it too.
  *
  * A slot is the block's 32-byte chunk modulo a megabyte (address bits 5
  * to 19), not a hash: a megabyte of heap, wherever it starts, takes every
@@ -98,11 +101,12 @@ extern struct nursery_slot nursery[NURSERY_SLOTS];
 extern __thread bool nursery_mine;
 /* The owner uses it now: not resting. */
 extern __thread bool nursery_on;
-/* Frees (and reallocs) that found their block here, this window. */
-extern __thread unsigned nursery_hits;
+/* Frees (and reallocs) that found their block here, and blocks pushed
+ * out to the live table by newer ones, this window. */
+extern __thread unsigned nursery_hits, nursery_evictions;
 
-#define NURSERY_WINDOW 1024        /* frees */
-#define NURSERY_KEEP_HITS (NURSERY_WINDOW / 4)
+#define NURSERY_WINDOW 1024        /* frees, or blocks pushed out */
+#define NURSERY_EVICTIONS_PER_HIT 4 /* at most, to stay on */
 #define NURSERY_REST_WINDOWS 64
 
 /* Raised by the owner around each call that uses the nursery. */
@@ -125,7 +129,7 @@ void nursery_stop_owner(void);
 void nursery_adopt(void);
 
 /* The owner's verdict on a window that just ended (the caller counts
- * frees): NURSERY_STOP means empty the nursery into the live table, as it
+ * frees and blocks pushed out): NURSERY_STOP means empty the nursery into the live table, as it
  * is resting from now on. */
 enum nursery_change { NURSERY_KEEP, NURSERY_STOP, NURSERY_START };
 enum nursery_change nursery_review(void);

@@ -179,8 +179,8 @@ after_counting(uint64_t now)
 
 /* Inside the nursery's bracket: the block into its slot, the one there
  * out, to the live table or, at the same address (freed where we could
- * not see it), counted as freed. */
-static inline __attribute__((always_inline)) void
+ * not see it), counted as freed. Whether one went to the table. */
+static inline __attribute__((always_inline)) bool
 keep_young(struct nursery_slot *young, uintptr_t ptr, uint64_t size,
            struct site *site, uint64_t now)
 {
@@ -193,7 +193,10 @@ keep_young(struct nursery_slot *young, uintptr_t ptr, uint64_t size,
         record_release(&older);
     else if (occupied)
         record_move_to_table(&older);
+    return occupied && older.ptr != ptr;
 }
+
+static void review_nursery(void);
 
 void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
 {
@@ -225,9 +228,11 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
     now = clock_tracer_ns() - tracer_origin_ns;
     if (young && nursery_enter()) {
         if (likely(nursery_fits(size, now))) {
-            keep_young(young, (uintptr_t)ptr, size, site, now);
+            bool evicted = keep_young(young, (uintptr_t)ptr, size, site, now);
             count_alloc(site, size);
             nursery_leave();
+            if (evicted && unlikely(++nursery_evictions >= NURSERY_WINDOW))
+                review_nursery();
             after_counting(now);
             return;
         }

@@ -154,11 +154,17 @@ START_TEST(test_review_rests_and_wakes)
     ck_assert_int_eq(nursery_review(), NURSERY_KEEP);   /* not the owner */
     nursery_adopt();
     ck_assert(nursery_mine && nursery_on);
-    nursery_hits = NURSERY_KEEP_HITS;
+    /* Four blocks pushed out for each freed here: still worth it. */
+    nursery_hits = 100;
+    nursery_evictions = 100 * NURSERY_EVICTIONS_PER_HIT;
     ck_assert_int_eq(nursery_review(), NURSERY_KEEP);
     ck_assert(nursery_on);
     ck_assert_uint_eq(nursery_hits, 0);
-    nursery_hits = NURSERY_KEEP_HITS - 1;
+    ck_assert_uint_eq(nursery_evictions, 0);
+    /* Frees of blocks from elsewhere only: it costs them little. */
+    ck_assert_int_eq(nursery_review(), NURSERY_KEEP);
+    nursery_hits = 100;
+    nursery_evictions = 100 * NURSERY_EVICTIONS_PER_HIT + 1;
     ck_assert_int_eq(nursery_review(), NURSERY_STOP);
     ck_assert(!nursery_on && nursery_mine);
     for (unsigned i = 1; i < NURSERY_REST_WINDOWS; i++)
@@ -166,7 +172,8 @@ START_TEST(test_review_rests_and_wakes)
     ck_assert(!nursery_on);
     ck_assert_int_eq(nursery_review(), NURSERY_START);
     ck_assert(nursery_on);
-    /* Woken into a phase that still misses: rests again at once. */
+    /* Woken into a phase that only allocates: rests again at once. */
+    nursery_evictions = NURSERY_WINDOW;
     ck_assert_int_eq(nursery_review(), NURSERY_STOP);
     nursery_mine = false;
     nursery_on = false;
