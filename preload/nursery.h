@@ -129,8 +129,8 @@ void nursery_stop_owner(void);
 void nursery_adopt(void);
 
 /* The owner's verdict on a window that just ended (the caller counts
- * frees and blocks pushed out): NURSERY_STOP means empty the nursery into the live table, as it
- * is resting from now on. */
+ * frees and blocks pushed out): NURSERY_STOP means empty the nursery into
+ * the live table, as it is resting from now on. */
 enum nursery_change { NURSERY_KEEP, NURSERY_STOP, NURSERY_START };
 enum nursery_change nursery_review(void);
 
@@ -172,14 +172,15 @@ static inline void nursery_unpack(const struct nursery_slot *slot,
  * 32 reaches 2^24 exactly from 2^56. */
 static inline bool nursery_fits(uint64_t size, uint64_t birth_ns)
 {
-    return !((size | birth_ns >> (NURSERY_BIRTH_NS_BITS - NURSERY_SIZE_BITS)) >>
-             NURSERY_SIZE_BITS);
+    uint64_t birth_high = birth_ns >> (NURSERY_BIRTH_NS_BITS -
+                                       NURSERY_SIZE_BITS);
+    return !((size | birth_high) >> NURSERY_SIZE_BITS);
 }
 
-/* Stores a block that fits (nursery_fits) in its slot, over
- * whatever was there (the caller has taken that out first). A fatal
- * signal's final snapshot (nursery_for_each) may interrupt this on the
- * same thread: the key goes last, so it never sees a half entry. */
+/* Stores a block that fits (nursery_fits) in its slot, over whatever was
+ * there (the caller has taken that out first). A fatal signal's final
+ * snapshot (nursery_for_each) may interrupt this on the same thread: the
+ * key goes last, so it never sees a half entry. */
 static inline void nursery_put(struct nursery_slot *slot, uintptr_t ptr,
                                uint64_t size, struct site *site,
                                uint64_t birth_ns)
