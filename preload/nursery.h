@@ -57,7 +57,9 @@
  *
  * A slot holds the pointer complemented: the reachability scan reads all
  * of the process's writable memory, ours included, and must not find the
- * blocks here as roots.
+ * blocks here as roots. The word of birth and size is complemented too:
+ * as it is, every 65.5 us of birth time spans 16 MiB of addresses, and
+ * births six minutes into a run look like pointers into the heap.
  */
 #ifndef MTRACE_NURSERY_H
 #define MTRACE_NURSERY_H
@@ -75,13 +77,14 @@
 /* glibc's chunks take 32 bytes at least. */
 #define NURSERY_CHUNK_SHIFT 5
 
-/* A slot keeps sizes below 2^24 and births below 2^56 ns (2.28 years),
- * in one word; other blocks go to the live table. */
+/* A slot keeps sizes below 2^24 and births below 2^55 ns (1.14 years),
+ * in one word whose top bit stays clear; other blocks go to the live
+ * table. */
 #define NURSERY_SIZE_BITS 24
 #define NURSERY_SIZE_LIMIT (UINT64_C(1) << NURSERY_SIZE_BITS)
-#define NURSERY_BIRTH_NS_BITS 56
+#define NURSERY_BIRTH_NS_BITS 55
 _Static_assert(NURSERY_SIZE_BITS + NURSERY_BIRTH_NS_BITS -
-                   LIVE_BIRTH_UNIT_SHIFT == 64, "one word");
+                   LIVE_BIRTH_UNIT_SHIFT == 63, "one word, top bit clear");
 
 /* The site itself, not its id: a free found here reaches the site's
  * counters in one load, where the id goes through the site index, whose
@@ -90,8 +93,9 @@ _Static_assert(NURSERY_SIZE_BITS + NURSERY_BIRTH_NS_BITS -
 struct nursery_slot {
     uintptr_t key;             /* ~ptr; 0: empty */
     struct site *site;
-    uint64_t birth_size;       /* birth in LIVE_BIRTH_UNIT_NS, then the
-                                * size in the low NURSERY_SIZE_BITS */
+    uint64_t birth_size;       /* complemented: the birth in
+                                * LIVE_BIRTH_UNIT_NS, then the size in the
+                                * low NURSERY_SIZE_BITS */
 };
 
 extern struct nursery_slot nursery[NURSERY_SLOTS];
@@ -154,7 +158,7 @@ static inline struct site *nursery_site(const struct nursery_slot *slot)
 
 static inline uint64_t nursery_size(const struct nursery_slot *slot)
 {
-    return slot->birth_size & (NURSERY_SIZE_LIMIT - 1);
+    return ~slot->birth_size & (NURSERY_SIZE_LIMIT - 1);
 }
 
 /* As the live table would hand the block out. */
@@ -164,12 +168,12 @@ static inline void nursery_unpack(const struct nursery_slot *slot,
     out->ptr = ~slot->key;
     out->size_site = nursery_size(slot) |
                      (uint64_t)(slot->site->id & 0xFFFFFFu) << LIVE_SIZE_BITS;
-    out->birth_ns = slot->birth_size >> NURSERY_SIZE_BITS
-                                      << LIVE_BIRTH_UNIT_SHIFT;
+    out->birth_ns = ~slot->birth_size >> NURSERY_SIZE_BITS
+                                       << LIVE_BIRTH_UNIT_SHIFT;
 }
 
 /* Whether a slot can keep this size and birth: one test, as birth_ns >>
- * 32 reaches 2^24 exactly from 2^56. */
+ * 31 reaches 2^24 exactly from 2^55. */
 static inline bool nursery_fits(uint64_t size, uint64_t birth_ns)
 {
     uint64_t birth_high = birth_ns >> (NURSERY_BIRTH_NS_BITS -
@@ -188,8 +192,8 @@ static inline void nursery_put(struct nursery_slot *slot, uintptr_t ptr,
     slot->key = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     slot->site = site;
-    slot->birth_size = birth_ns >> LIVE_BIRTH_UNIT_SHIFT
-                                << NURSERY_SIZE_BITS | size;
+    slot->birth_size = ~(birth_ns >> LIVE_BIRTH_UNIT_SHIFT
+                                  << NURSERY_SIZE_BITS | size);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     slot->key = ~ptr;
 }
