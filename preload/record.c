@@ -292,9 +292,11 @@ void record_failure(size_t size)
 }
 
 /* Under the lock: a thread started behind our back may be emptying the
- * nursery too. */
+ * nursery too. A window ends here whichever count ended it, so that the
+ * next one, either way, judges a whole window. */
 static void review_nursery(void)
 {
+    frees_since_nursery_review = 0;
     if (nursery_review() == NURSERY_STOP)
         empty_nursery();
 }
@@ -366,10 +368,8 @@ bool record_free(void *ptr)
         frees_since_clock_check = 0;
         snapshot_if_due(clock_tracer_ns() - tracer_origin_ns);
         if ((frees_since_nursery_review += FREES_PER_CLOCK_CHECK) >=
-            NURSERY_WINDOW) {
-            frees_since_nursery_review = 0;
+            NURSERY_WINDOW)
             review_nursery();
-        }
     }
     return true;
 }

@@ -495,6 +495,36 @@ def young_blocks_exact_through_the_nursery():
 
 
 @test
+def unseen_free_counted_when_its_address_returns():
+    """A free the tracer cannot see (__libc_free), then a block at the same
+    address: the old block is counted freed, whether the new one takes a
+    nursery slot (48 bytes) or is too large for one (17 MiB where a freed
+    megabyte was); neither old block stays live in the report."""
+    run = Run([compile_prog("unseen_free_reused")])
+    try:
+        eq(run.status, 0, "exit status")
+        eq(run.stdout.decode().split(), ["small", "same", "large", "same"],
+           "each address came back (else the test proves nothing)")
+        trace = run.only_trace()
+        report, _ = analyze(trace)
+        for function, allocs in (("first_small", 1), ("again_small", 1),
+                                 ("first_megabyte", 1), ("again_large", 1)):
+            eq(collapsed_cost(trace, "allocs", function), allocs,
+               "allocations in " + function)
+        for function in ("first_small", "first_megabyte"):
+            eq(sites_calling(report, function), [],
+               function + ": counted freed when its address came back")
+        small = live_site(report, "again_small")
+        eq((small["live_blocks"], small["live_bytes"]), (1, 48),
+           "again_small: live")
+        large = live_site(report, "again_large")
+        eq((large["live_blocks"], large["live_bytes"]), (1, 17 << 20),
+           "again_large: live")
+    finally:
+        run.cleanup()
+
+
+@test
 def frees_on_a_thread_the_c_library_started_are_seen():
     """A SIGEV_THREAD timer's thread, which our pthread_create never sees,
     frees the young blocks of a process that had one thread."""

@@ -58,9 +58,10 @@ int main(void)
     for (int i = 0; i < KEPT; i++)
         kept[i] = keep_long();
     short_lived();
-    /* Every free here finds a block 100,000 allocations old, beyond the
-     * nursery's 32,768 slots: the nursery rests, and wakes for the
-     * short-lived blocks after. */
+    /* The ring spans several times the nursery's megabyte of slots, so
+     * its blocks push each other out: the nursery rests (already while
+     * the ring is built, as that only allocates, and again whenever it
+     * wakes here), and wakes for the short-lived blocks after. */
     for (int i = 0; i < RING; i++)
         ring[i] = churn_long();
     for (int i = 0; i < RING_TURNS; i++) {
