@@ -247,7 +247,9 @@ void record_alloc(void *ptr, size_t size, uint32_t kind, uintptr_t entry_slot)
         }
         nursery_leave();
     }
-    if (young)          /* the nursery was handed over meanwhile */
+    /* The nursery was handed over meanwhile, or the block is too large
+     * for it: the hash prefetched was the slot's older block's. */
+    if (young)
         hash = live_hash((uintptr_t)ptr);
     /* A block already at this address was freed where we could not see
      * it (inside the guard): count that free now. */
