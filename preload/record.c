@@ -348,22 +348,31 @@ take_block(uintptr_t ptr, struct live_block *out)
     return take_old(ptr, out);
 }
 
-bool record_free(void *ptr)
+/* Takes ptr's entry out and counts it freed. A block found in the
+ * nursery gives its site from the slot: no trip through the site index. */
+static inline __attribute__((always_inline)) bool
+release_block(uintptr_t ptr)
 {
-    struct nursery_slot *young = find_young((uintptr_t)ptr);
+    struct nursery_slot *young = find_young(ptr);
     struct live_block block;
     if (young) {
-        /* The site from the slot: no trip through the site index. */
         struct site *site = nursery_site(young);
         uint64_t size = nursery_size(young);
         nursery_clear(young);
         nursery_leave();
         release_from_site(site, size);
-    } else if (take_old((uintptr_t)ptr, &block)) {
-        record_release(&block);
-    } else {
-        return false;
+        return true;
     }
+    if (!take_old(ptr, &block))
+        return false;
+    record_release(&block);
+    return true;
+}
+
+bool record_free(void *ptr)
+{
+    if (!release_block((uintptr_t)ptr))
+        return false;
     if (unlikely(tracer_pristine))
         tracer_pristine = false;
     if (unlikely(++frees_since_clock_check >= FREES_PER_CLOCK_CHECK)) {
@@ -378,11 +387,7 @@ bool record_free(void *ptr)
 
 bool record_free_quietly(void *ptr)
 {
-    struct live_block block;
-    if (!take_block((uintptr_t)ptr, &block))
-        return false;
-    record_release(&block);
-    return true;
+    return release_block((uintptr_t)ptr);
 }
 
 bool record_detach(void *ptr, struct live_block *block)
